@@ -1,0 +1,80 @@
+"""Start skillinstall on its embedded default: web and worker together.
+
+Migrates the database, makes an admin login (printed), imports the demo
+skills, then runs the web server and one django-q2 worker until Ctrl-C.
+"""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+BASE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillinstall_project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+ADDRESS = os.environ.get("SKILLINSTALL_ADDRESS", "127.0.0.1:8000")
+
+
+def ensure_admin():
+    password_file = settings.VAR_DIR / "admin_password"
+    User = get_user_model()
+    user = User.objects.filter(username="admin").first()
+    if user is None or not password_file.exists():
+        password = secrets.token_urlsafe(12)
+        if user is None:
+            user = User.objects.create_superuser("admin", "admin@localhost", password)
+        else:
+            user.set_password(password)
+            user.save()
+        password_file.write_text(password)
+        password_file.chmod(0o600)
+    return password_file.read_text().strip()
+
+
+def main():
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    password = ensure_admin()
+    call_command("import_skills", str(BASE / "demo" / "skills.json"))
+
+    manage = [sys.executable, str(BASE / "manage.py")]
+    procs = [
+        subprocess.Popen(manage + ["qcluster"]),
+        subprocess.Popen(manage + ["runserver", "--noreload", ADDRESS]),
+    ]
+    print(
+        f"\nskillinstall is running at http://{ADDRESS}/admin/\n"
+        f"  admin login: admin / {password}\n"
+        f"  API: http://{ADDRESS}/api/docs/\n"
+        "  Ctrl-C stops web and worker.\n",
+        flush=True,
+    )
+    try:
+        while all(proc.poll() is None for proc in procs):
+            signal.sigtimedwait([signal.SIGCHLD], 1) if hasattr(signal, "sigtimedwait") else None
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    main()
