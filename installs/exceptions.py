@@ -91,3 +91,10 @@ class SkillNotFoundError(SkillInstallError):
 
     code = "not_found"
     status_code = 404
+
+
+class NoRollbackTargetError(SkillInstallError):
+    """No earlier successful environment to roll a skill back to."""
+
+    code = "no_rollback_target"
+    status_code = 409
