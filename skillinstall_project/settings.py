@@ -95,6 +95,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file, not memory, so that workers started by a test see its database;
+    # one per test process so that concurrent runs of the suite do not meet.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("SKILLINSTALL_TEST_DB_NAME")
+        or str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
