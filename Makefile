@@ -17,9 +17,14 @@ run: venv
 	$(PY) scripts/run.py
 
 # Install and start what the tests need, then run the whole suite.
+# The suite runs on the embedded SQLite; the tests of claims and the pipeline
+# run a second time on PostgreSQL, where row locks are real.
 test: venv
 	bash scripts/services.sh
 	. var/services.env && $(PY) -m pytest $(PYTEST_ARGS)
+	. var/services.env && test -n "$$SKILLINSTALL_TEST_POSTGRES_URL" && \
+	  DATABASE_URL="$$SKILLINSTALL_TEST_POSTGRES_URL" $(PY) -m pytest $(PYTEST_ARGS) \
+	  tests/test_concurrency.py tests/test_pipeline.py
 
 bench: venv
 	bash scripts/services.sh

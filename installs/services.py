@@ -190,15 +190,7 @@ def check_skill_conflicts(
     if skill_ids is None:
         skills = list(Skill.objects.all())
     else:
-        found = Skill.objects.in_bulk(skill_ids)
-        missing = [skill_id for skill_id in skill_ids if skill_id not in found]
-        if missing:
-            raise SkillNotFoundError(
-                f"Skill{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(repr(m) for m in missing)} do{'' if len(missing) > 1 else 'es'}"
-                " not exist."
-            )
-        skills = [found[skill_id] for skill_id in dict.fromkeys(skill_ids)]
+        skills = _existing_skills(list(dict.fromkeys(skill_ids)))
 
     manifests = [manifest_of(skill) for skill in skills]
     reports = find_conflicts(
@@ -437,13 +429,17 @@ def _activate(skill, run, artifact, *, cache_hit, source=None):
 
 def execute_run(run_id):
     """Resolve, build and activate the environment of a queued run."""
+    worker = locking.worker_name()
+    # Taking the run is one conditional update, so two workers handed the
+    # same run cannot both work on it.
+    taken = InstallRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+        status=Status.RESOLVING, started_at=timezone.now(), worker=worker
+    )
     run = InstallRun.objects.select_related("skill", "rollback_to").get(pk=run_id)
-    if run.status != Status.QUEUED:
-        logger.info("run not queued, nothing to do run=%s status=%s", run_id, run.status)
+    if not taken:
+        logger.info("run already taken run=%s status=%s", run_id, run.status)
         return run
     owner = f"run-{run.pk}"
-    worker = locking.worker_name()
-    _set_status(run, Status.RESOLVING, started_at=timezone.now(), worker=worker)
     append_log(run.pk, f"worker {worker} started the run")
     backend = get_backend()
     skill = run.skill

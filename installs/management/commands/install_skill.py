@@ -71,8 +71,8 @@ class Command(BaseCommand):
 
     def _wait(self, run):
         if run.status == InstallRun.Status.QUEUED:
-            return services.execute_run(run.pk)
-        # Someone else's run is in flight: follow it to its end.
+            run = services.execute_run(run.pk)
+        # A run taken by another process: follow it to its end.
         while run.status in InstallRun.IN_FLIGHT:
             time.sleep(0.5)
             run.refresh_from_db()
