@@ -116,8 +116,15 @@ def load_manifest(data, *, source=""):
             f"limit of {limit} bytes."
         )
     try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidManifestError(
+            f"Manifest {source or '(request)'} is not UTF-8 text: byte "
+            f"{exc.start} cannot be decoded."
+        ) from exc
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InvalidManifestError(
             f"Manifest {source or '(request)'} is not valid JSON: {exc}."
         ) from exc

@@ -123,8 +123,7 @@ def test_every_rejected_entry_is_reported_and_nothing_kept():
          '{"skills": [...]}.'),
         (b"[]", "Manifest m.json declares no skill."),
         (b'{"skills": {}}', "Manifest m.json: 'skills' must be a list."),
-        (b"\xff\xfe", "Manifest m.json is not valid JSON: 'utf-8' codec can't decode "
-         "byte 0xff in position 0: invalid start byte."),
+        (b"\xff\xfe", "Manifest m.json is not UTF-8 text: byte 0 cannot be decoded."),
     ],
 )
 def test_unreadable_manifests(data, message):

@@ -13,6 +13,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 Status = InstallRun.Status
 
 
+def set_requirements(skill_id, requirements):
+    Skill.objects.filter(pk=skill_id).update(python_requirements=requirements)
+
+
 def make_skill(skill_id, python=(), npm=None):
     return Skill.objects.create(
         id=skill_id, name=skill_id, python_requirements=list(python), npm_dependencies=npm or {}
@@ -94,8 +98,7 @@ def test_skills_with_equal_locks_share_one_artifact(index):
 def test_failed_build_leaves_nothing_and_keeps_the_previous_environment(index, settings):
     skill = make_skill("acme/a", python=["alpha==1.0"])
     good = install("acme/a")
-    skill.python_requirements = ["alpha==1.0", "broken"]
-    skill.save()
+    set_requirements("acme/a", ["alpha==1.0", "broken"])
 
     run = install("acme/a")
 
@@ -181,10 +184,9 @@ def test_an_expired_claim_is_taken_over_and_its_partial_removed(settings):
 
 
 def test_rollback_reactivates_the_earlier_environment_and_rebuilds_it_if_pruned(index):
-    skill = make_skill("a", python=["alpha==1.0"])
+    make_skill("a", python=["alpha==1.0"])
     v1 = install("a")
-    skill.python_requirements = ["alpha==2.0"]
-    skill.save()
+    set_requirements("a", ["alpha==2.0"])
     v2 = install("a")
     assert v2.artifact_id != v1.artifact_id
 
@@ -222,19 +224,37 @@ def test_rollback_without_an_earlier_environment(index):
 
 
 def test_prune_keeps_what_is_in_use_and_the_newest(index):
-    skill = make_skill("a", python=["alpha==1.0"])
+    make_skill("a", python=["alpha==1.0"])
     runs = []
     for requirements in (["beta==1.0"], ["beta==2.0"], ["alpha==2.0"], ["alpha==1.0"]):
-        skill.python_requirements = requirements
-        skill.save()
+        set_requirements("a", requirements)
         runs.append(install("a"))
 
     result = services.prune_artifacts(keep_last=1)
 
-    removed = {a.pk for a in result.removed}
-    assert removed == {runs[0].artifact_id}
+    assert [a.pk for a in result.removed] == [runs[0].artifact_id, runs[1].artifact_id]
     assert Skill.objects.get(pk="a").active_artifact_id == runs[3].artifact_id
-    assert Artifact.objects.get(pk=runs[3].artifact_id).status == "ready"
+    statuses = dict(Artifact.objects.values_list("pk", "status"))
+    assert statuses[runs[2].artifact_id] == statuses[runs[3].artifact_id] == "ready"
+    assert not Path(runs[0].artifact.reference).exists()
+    assert Path(runs[3].artifact.reference).exists()
+
+
+def test_prune_to_a_size_removes_least_recently_used_first(index):
+    make_skill("a", python=["beta==1.0"])
+    runs = []
+    for requirements in (["beta==1.0"], ["beta==2.0"], ["alpha==1.0"]):
+        set_requirements("a", requirements)
+        runs.append(install("a"))
+    sizes = dict(Artifact.objects.values_list("pk", "size_bytes"))
+    budget = sizes[runs[1].artifact_id] + sizes[runs[2].artifact_id]
+
+    result = services.prune_artifacts(max_bytes=budget)
+
+    assert [a.pk for a in result.removed] == [runs[0].artifact_id]
+    assert result.freed_bytes == sizes[runs[0].artifact_id]
+    assert services.prune_artifacts(max_bytes=0).removed[0].pk == runs[1].artifact_id
+    assert Artifact.objects.get(pk=runs[2].artifact_id).status == "ready"
 
 
 def test_shared_batch_builds_one_environment_for_all(index):

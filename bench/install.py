@@ -1,0 +1,251 @@
+"""Benchmark installs: skillinstall against uv and pip by hand.
+
+Side by side in one run, on the same requirement set and the same local
+find-links directory of wheels made here:
+  cold    a new environment with empty tool caches: skillinstall (request to
+          succeeded, resolution included) vs `uv venv` + `uv pip install` vs
+          `python -m venv` + `pip install`
+  warm    the same with the tools' caches filled (a new environment still)
+  hit     a repeat request for an unchanged skill (cache hit)
+  storm   50 concurrent requests for 10 skills with 3 distinct locks, worked
+          by a real django-q2 cluster with two workers
+Run: .venv/bin/python bench/install.py [--trials N] [--json]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+BASE = Path(__file__).resolve().parent.parent
+WORK = Path(tempfile.mkdtemp(prefix="skillinstall-bench-"))
+os.environ["SKILLINSTALL_VAR_DIR"] = str(WORK / "var")
+os.environ["DATABASE_URL"] = f"sqlite:///{WORK / 'var' / 'bench.sqlite3'}"
+os.environ["SKILLINSTALL_LOG_LEVEL"] = "WARNING"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillinstall_project.settings")
+sys.path.insert(0, str(BASE))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from installs import services  # noqa: E402
+from installs.models import Artifact, InstallRun, Skill  # noqa: E402
+from installs.resolver import uv_binary  # noqa: E402
+from tests.support.python import build_wheel  # noqa: E402
+
+WHEELS = WORK / "wheels"
+PYTHON = sys.executable
+FILES_PER_PACKAGE = 40
+
+
+def make_index():
+    """Write a tree of 30 wheels: 6 apps, each pulling in 4 libraries."""
+    body = "VALUE = {}\n" + "def f(x):\n    return x * 2\n" * 20
+    for lib in range(24):
+        modules = {f"lib{lib}/__init__.py": "from . import m0\n"}
+        modules.update({f"lib{lib}/m{n}.py": body.format(n) for n in range(FILES_PER_PACKAGE)})
+        build_wheel(WHEELS, f"lib{lib}", "1.0", modules=modules)
+        build_wheel(WHEELS, f"lib{lib}", "1.1", modules=modules)
+    for app in range(6):
+        requires = [f"lib{app * 4 + n}>=1.0" for n in range(4)]
+        build_wheel(WHEELS, f"app{app}", "2.0", requires=requires)
+    return [f"app{app}" for app in range(6)]
+
+
+def tool_env(cache):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
+    env["UV_CACHE_DIR"] = str(cache / "uv")
+    env["PIP_CACHE_DIR"] = str(cache / "pip")
+    env["PIP_CONFIG_FILE"] = os.devnull  # the machine's pip.conf adds indexes
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def timed(command, env):
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def raw_uv(requirements, target, env):
+    uv = uv_binary()
+    reqs = target.with_suffix(".txt")
+    reqs.write_text("\n".join(requirements) + "\n")
+    return timed([uv, "venv", "--quiet", "--python", PYTHON, str(target)], env) + timed(
+        [uv, "pip", "install", "--quiet", "--python", str(target / "bin" / "python"),
+         "--no-index", "--find-links", str(WHEELS), "-r", str(reqs)],
+        env,
+    )
+
+
+def raw_pip(requirements, target, env):
+    reqs = target.with_suffix(".txt")
+    reqs.write_text("\n".join(requirements) + "\n")
+    return timed([PYTHON, "-m", "venv", str(target)], env) + timed(
+        [str(target / "bin" / "pip"), "install", "--quiet", "--no-index",
+         "--find-links", str(WHEELS), "-r", str(reqs)],
+        env,
+    )
+
+
+def skillinstall(requirements, skill_id):
+    Skill.objects.update_or_create(id=skill_id, defaults={"python_requirements": requirements})
+    started = time.perf_counter()
+    run = services.request_install(skill_id=skill_id, trigger="cli", enqueue=False)
+    run = services.execute_run(run.pk)
+    elapsed = time.perf_counter() - started
+    assert run.status == "succeeded", run.log
+    return elapsed
+
+
+def forget_environments():
+    """Drop every run and environment so the next install builds anew."""
+    InstallRun.objects.all().delete()
+    Skill.objects.update(active_artifact=None)
+    Artifact.objects.all().delete()
+    shutil.rmtree(settings.SKILLINSTALL_ARTIFACT_ROOT, ignore_errors=True)
+    settings.SKILLINSTALL_ARTIFACT_ROOT.mkdir(parents=True)
+
+
+def compare(requirements, trials, *, warm):
+    """Time the three ways; return the medians in seconds."""
+    times = {"skillinstall": [], "uv": [], "pip": []}
+    caches = WORK / ("cache-warm" if warm else "cache")
+    for trial in range(trials + (1 if warm else 0)):
+        if not warm:
+            shutil.rmtree(caches, ignore_errors=True)
+        env = tool_env(caches)
+        os.environ["UV_CACHE_DIR"] = env["UV_CACHE_DIR"]
+        forget_environments()
+        sample = {
+            "skillinstall": skillinstall(requirements, "bench/cold"),
+            "uv": raw_uv(requirements, WORK / f"uv-{warm}-{trial}", env),
+            "pip": raw_pip(requirements, WORK / f"pip-{warm}-{trial}", env),
+        }
+        if warm and trial == 0:
+            continue  # the first pass only fills the caches
+        for key, value in sample.items():
+            times[key].append(value)
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def cache_hits(requirements, count=50):
+    skillinstall(requirements, "bench/hit")
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        run = services.request_install(skill_id="bench/hit", trigger="api", enqueue=False)
+        samples.append(time.perf_counter() - started)
+        assert run.status == "succeeded" and run.cache_hit
+    return statistics.median(samples), max(samples)
+
+
+def storm(apps):
+    """50 requests for 10 skills with 3 distinct locks, worked by qcluster."""
+    forget_environments()
+    groups = [apps[0:2], apps[2:4], apps[4:6]]
+    skill_ids = []
+    for n in range(10):
+        requirements = groups[n % 3]
+        Skill.objects.update_or_create(
+            id=f"storm/s{n}", defaults={"python_requirements": requirements}
+        )
+        skill_ids.append(f"storm/s{n}")
+
+    env = dict(os.environ, SKILLINSTALL_WORKERS="2")
+    env.update(
+        SKILLINSTALL_ARTIFACT_ROOT=str(settings.SKILLINSTALL_ARTIFACT_ROOT),
+        SKILLINSTALL_WORK_ROOT=str(settings.SKILLINSTALL_WORK_ROOT),
+        SKILLINSTALL_FIND_LINKS=str(WHEELS),
+        SKILLINSTALL_NO_INDEX="1",
+    )
+    cluster = subprocess.Popen(
+        [PYTHON, str(BASE / "manage.py"), "qcluster"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    time.sleep(3)  # let the cluster's workers start before the clock does
+    started = time.perf_counter()
+    threads = [
+        threading.Thread(
+            target=services.request_install,
+            kwargs={"skill_id": skill_ids[n % 10], "trigger": "api"},
+        )
+        for n in range(50)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    while InstallRun.objects.filter(status__in=InstallRun.IN_FLIGHT).exists():
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    cluster.terminate()
+    cluster.wait(timeout=30)
+
+    builds = InstallRun.objects.filter(status="succeeded", cache_hit=False).count()
+    failed = InstallRun.objects.exclude(status="succeeded").count()
+    return {
+        "seconds": elapsed,
+        "requests": 50,
+        "runs": InstallRun.objects.count(),
+        "builds": builds,
+        "artifacts": Artifact.objects.filter(status="ready").count(),
+        "not_succeeded": failed,
+    }
+
+
+def one_build(requirements):
+    forget_environments()
+    return skillinstall(requirements, "bench/single")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    call_command("migrate", verbosity=0)
+    settings.SKILLINSTALL_NO_INDEX = True
+    settings.SKILLINSTALL_FIND_LINKS = [str(WHEELS)]
+    settings.SKILLINSTALL_TARGET_PYTHON = "{}.{}".format(*sys.version_info[:2])
+    apps = make_index()
+
+    cold = compare(apps, args.trials, warm=False)
+    warm = compare(apps, args.trials, warm=True)
+    hit_median, hit_max = cache_hits(apps)
+    single = statistics.median(one_build(apps[0:2]) for _ in range(2))
+    storm_result = storm(apps)
+
+    result = {
+        "packages_installed": 30,
+        "cold": {k: round(v, 3) for k, v in cold.items()},
+        "cold_ratio_vs_uv": round(cold["skillinstall"] / cold["uv"], 2),
+        "cold_pip_over_skillinstall": round(cold["pip"] / cold["skillinstall"], 2),
+        "warm": {k: round(v, 3) for k, v in warm.items()},
+        "warm_ratio_vs_uv": round(warm["skillinstall"] / warm["uv"], 2),
+        "warm_pip_over_skillinstall": round(warm["pip"] / warm["skillinstall"], 2),
+        "cache_hit_ms_median": round(hit_median * 1000, 1),
+        "cache_hit_ms_max": round(hit_max * 1000, 1),
+        "single_build_seconds": round(single, 3),
+        "storm": {k: round(v, 3) if isinstance(v, float) else v for k, v in storm_result.items()},
+        "storm_over_three_builds": round(storm_result["seconds"] / (3 * single), 2),
+    }
+    print(json.dumps(result, indent=2))
+    shutil.rmtree(WORK, ignore_errors=True)
+    return result
+
+
+if __name__ == "__main__":
+    main()
