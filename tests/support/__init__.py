@@ -1,0 +1,1 @@
+"""Test helpers that make real packages and serve them from loopback indexes."""
