@@ -273,9 +273,12 @@ def npm_registry():
     return _machine_npm_registry(binary)
 
 
+@functools.lru_cache(maxsize=4)
 def _machine_npm_registry(binary):
     # Read before the userconfig is replaced, from the machine's normal
-    # configuration, so that an operator's registry keeps working.
+    # configuration, so that an operator's registry keeps working. Read once
+    # per process: starting npm costs a third of a second, and a cache hit
+    # must not pay it; a changed npm configuration takes effect on restart.
     root = Path(settings.SKILLINSTALL_WORK_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     try:
