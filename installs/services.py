@@ -289,7 +289,8 @@ def _take_over_stalled(skill, backend):
             "the run was taken over.",
             error_code="stale",
         )
-        backend.remove_partial(run.dependency_hash, run.pk)
+        if run.dependency_hash:  # a run stalled while resolving built nothing
+            backend.remove_partial(run.dependency_hash, run.pk)
         logger.warning("stalled run taken over run=%s skill=%s", run.pk, skill.pk)
     skill.lock_owner, skill.lock_run, skill.lock_expires_at = "", None, None
 
