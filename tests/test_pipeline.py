@@ -292,3 +292,20 @@ def test_npm_dependencies_are_installed_with_the_lock(index, npm_registry, setti
     assert run.locked_versions["npm"]["@acme/util"] == "2.1.0"
     root = Path(run.artifact.reference)
     assert (root / "node" / "node_modules" / "left-pad" / "package.json").exists()
+
+
+def test_housekeeping_marks_stalled_runs_stale():
+    from django_q.models import Schedule
+
+    make_skill("a", python=["alpha"])
+    stalled = services.request_install(skill_id="a", trigger=Trigger.API, enqueue=False)
+    Skill.objects.filter(pk="a").update(lock_expires_at="2000-01-01T00:00:00Z")
+
+    assert services.recover_stalled_runs() == 1
+
+    stalled.refresh_from_db()
+    assert stalled.status == Status.STALE
+    skill = Skill.objects.get(pk="a")
+    assert (skill.lock_owner, skill.lock_run_id, skill.lock_expires_at) == ("", None, None)
+    assert services.recover_stalled_runs() == 0
+    assert Schedule.objects.get(func="installs.tasks.recover_stalled_runs").minutes == 1
