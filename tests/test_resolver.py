@@ -378,8 +378,18 @@ def test_npm_lock_keeps_resolved_whatever_the_user_npmrc_says(
     assert entry["integrity"].startswith("sha512-")
 
 
+@pytest.fixture
+def fresh_machine_registry():
+    """The machine's registry is read once per process; this test changes it."""
+    from installs import resolver
+
+    resolver._machine_npm_registry.cache_clear()
+    yield
+    resolver._machine_npm_registry.cache_clear()
+
+
 def test_npm_uses_the_machine_registry_when_none_is_configured(
-    settings, npm_registry, monkeypatch
+    settings, npm_registry, monkeypatch, fresh_machine_registry
 ):
     npm_registry.publish("tiny", "2.0.0")
     settings.SKILLINSTALL_NPM_REGISTRY = ""
