@@ -127,6 +127,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "installs.api.exceptions.handle_exception",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -134,6 +135,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Install the Python and npm dependencies of agent-platform skills.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Runs, conflicts and findings each have a "kind" of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "RunKindEnum": "installs.models.InstallRun.Kind",
+        "ConflictKindEnum": "installs.models.Conflict.Kind",
+        "FindingKindEnum": "installs.models.Finding.Kind",
+    },
 }
 
 # django-q2: the ORM broker on the embedded default, Redis when configured.
