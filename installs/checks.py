@@ -54,3 +54,21 @@ def check_backend(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register()
+def check_target(app_configs, **kwargs):
+    from installs.requirements.python import target_environment
+
+    try:
+        target_environment()
+    except ValueError as exc:
+        return [
+            checks.Error(
+                f"The target of the environments is not valid: {exc}",
+                hint="Set SKILLINSTALL_TARGET_PYTHON to a version such as 3.11 and "
+                "SKILLINSTALL_TARGET_PLATFORM to linux, macos, windows or a triple.",
+                id="installs.E005",
+            )
+        ]
+    return []
