@@ -808,7 +808,7 @@ def recover_stalled_runs():
     now = timezone.now()
     for skill_id in Skill.objects.filter(lock_expires_at__lte=now).values_list("pk", flat=True):
         with transaction.atomic():
-            skill = Skill.objects.select_for_update().select_related("lock_run").get(pk=skill_id)
+            skill = Skill.objects.select_for_update().get(pk=skill_id)
             if not locking.is_expired(skill.lock_expires_at) or not skill.lock_owner:
                 continue
             _take_over_stalled(skill, backend)
