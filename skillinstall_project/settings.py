@@ -115,6 +115,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 
 LOGIN_URL = "/admin/login/"
 
@@ -204,6 +205,8 @@ SKILLINSTALL_NPM_CONSTRAINTS = os.environ.get("SKILLINSTALL_NPM_CONSTRAINTS", ""
 # The environments being built: marker evaluation and uv's target.
 SKILLINSTALL_TARGET_PYTHON = os.environ.get("SKILLINSTALL_TARGET_PYTHON", "3.11")
 SKILLINSTALL_TARGET_PLATFORM = os.environ.get("SKILLINSTALL_TARGET_PLATFORM", "linux")
+# Seconds one uv or npm call may take before the run fails.
+SKILLINSTALL_TOOL_TIMEOUT = int(os.environ.get("SKILLINSTALL_TOOL_TIMEOUT", "900"))
 # Bounds on what a manifest may carry.
 SKILLINSTALL_MAX_MANIFEST_BYTES = int(
     os.environ.get("SKILLINSTALL_MAX_MANIFEST_BYTES", str(1024 * 1024))
