@@ -17,13 +17,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillinstall_project.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from installs import conflicts  # noqa: E402
-from installs.manifests import parse_manifest  # noqa: E402
-from installs.requirements import npm, python  # noqa: E402
+from installs import conflicts
+from installs.manifests import parse_manifest
+from installs.requirements import npm, python
 
 PYTHON_PACKAGES = [f"pkg-{n}" for n in range(400)]
 NPM_PACKAGES = [f"js-{n}" for n in range(150)]
@@ -47,8 +47,15 @@ def python_spec(rng, name):
 def npm_spec(rng):
     major, minor = rng.randint(1, 4), rng.randint(0, 9)
     return rng.choice(
-        [f"^{major}.{minor}.0", f"~{major}.{minor}.2", f"{major}.x", ">=1.0.0 <6", "*",
-         f"{major}.{minor}.0 - {major + 1}.0.0", f"^{major}.0.0 || ^{major + 1}.0.0"]
+        [
+            f"^{major}.{minor}.0",
+            f"~{major}.{minor}.2",
+            f"{major}.x",
+            ">=1.0.0 <6",
+            "*",
+            f"{major}.{minor}.0 - {major + 1}.0.0",
+            f"^{major}.0.0 || ^{major + 1}.0.0",
+        ]
     )
 
 
@@ -59,7 +66,9 @@ def catalogue(count, seed=7):
         skills.append(
             {
                 "id": f"bench/skill-{n}",
-                "python": [python_spec(rng, name) for name in rng.sample(PYTHON_PACKAGES, 15)],
+                "python": [
+                    python_spec(rng, name) for name in rng.sample(PYTHON_PACKAGES, 15)
+                ],
                 "npm": {name: npm_spec(rng) for name in rng.sample(NPM_PACKAGES, 5)},
             }
         )
@@ -108,22 +117,31 @@ def main(argv=None):
     )
     constraints = python.parse_constraints(constraints_text, source=conflicts.PLATFORM)
     npm_constraints = npm.parse_constraints(
-        json.dumps({name: ">=0.1.0" for name in NPM_PACKAGES[:50]}), source=conflicts.PLATFORM
+        json.dumps({name: ">=0.1.0" for name in NPM_PACKAGES[:50]}),
+        source=conflicts.PLATFORM,
     )
 
     def per_skill():
         found = 0
         for manifest in manifests:
-            found += len(conflicts.find_conflicts(
-                [manifest], python_constraints=constraints, npm_constraints=npm_constraints
-            ))
+            found += len(
+                conflicts.find_conflicts(
+                    [manifest],
+                    python_constraints=constraints,
+                    npm_constraints=npm_constraints,
+                )
+            )
         return found
 
     def shared():
-        return len(conflicts.find_conflicts(
-            manifests, shared=True, python_constraints=constraints,
-            npm_constraints=npm_constraints,
-        ))
+        return len(
+            conflicts.find_conflicts(
+                manifests,
+                shared=True,
+                python_constraints=constraints,
+                npm_constraints=npm_constraints,
+            )
+        )
 
     per_skill_found, per_skill_seconds, per_skill_peak = measure(per_skill)
     shared_found, shared_seconds, shared_peak = measure(shared)

@@ -32,17 +32,17 @@ os.environ["SKILLINSTALL_LOG_LEVEL"] = "WARNING"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillinstall_project.settings")
 sys.path.insert(0, str(BASE))
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+from django.conf import settings
+from django.core.management import call_command
 
-from installs import services  # noqa: E402
-from installs.models import Artifact, InstallRun, Skill  # noqa: E402
-from installs.resolver import uv_binary  # noqa: E402
-from tests.support.python import build_wheel  # noqa: E402
+from installs import services
+from installs.models import Artifact, InstallRun, Skill
+from installs.resolver import uv_binary
+from tests.support.python import build_wheel
 
 WHEELS = WORK / "wheels"
 PYTHON = sys.executable
@@ -55,7 +55,9 @@ def make_index():
     body = "VALUE = {}\n" + "def f(x):\n    return x * 2\n" * 20
     for lib in range(24):
         modules = {f"lib{lib}/__init__.py": "from . import m0\n"}
-        modules.update({f"lib{lib}/m{n}.py": body.format(n) for n in range(FILES_PER_PACKAGE)})
+        modules.update(
+            {f"lib{lib}/m{n}.py": body.format(n) for n in range(FILES_PER_PACKAGE)}
+        )
         build_wheel(WHEELS, f"lib{lib}", "1.0", modules=modules)
         build_wheel(WHEELS, f"lib{lib}", "1.1", modules=modules)
     for app in range(6):
@@ -84,8 +86,19 @@ def raw_uv(requirements, target, env):
     reqs = target.with_suffix(".txt")
     reqs.write_text("\n".join(requirements) + "\n")
     return timed([uv, "venv", "--quiet", "--python", PYTHON, str(target)], env) + timed(
-        [uv, "pip", "install", "--quiet", "--python", str(target / "bin" / "python"),
-         "--no-index", "--find-links", str(WHEELS), "-r", str(reqs)],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(target / "bin" / "python"),
+            "--no-index",
+            "--find-links",
+            str(WHEELS),
+            "-r",
+            str(reqs),
+        ],
         env,
     )
 
@@ -94,14 +107,24 @@ def raw_pip(requirements, target, env):
     reqs = target.with_suffix(".txt")
     reqs.write_text("\n".join(requirements) + "\n")
     return timed([PYTHON, "-m", "venv", str(target)], env) + timed(
-        [str(target / "bin" / "pip"), "install", "--quiet", "--no-index",
-         "--find-links", str(WHEELS), "-r", str(reqs)],
+        [
+            str(target / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(WHEELS),
+            "-r",
+            str(reqs),
+        ],
         env,
     )
 
 
 def skillinstall(requirements, skill_id):
-    Skill.objects.update_or_create(id=skill_id, defaults={"python_requirements": requirements})
+    Skill.objects.update_or_create(
+        id=skill_id, defaults={"python_requirements": requirements}
+    )
     started = time.perf_counter()
     run = services.request_install(skill_id=skill_id, trigger="cli", enqueue=False)
     run = services.execute_run(run.pk)
@@ -146,7 +169,9 @@ def cache_hits(requirements, count=50):
     samples = []
     for _ in range(count):
         started = time.perf_counter()
-        run = services.request_install(skill_id="bench/hit", trigger="api", enqueue=False)
+        run = services.request_install(
+            skill_id="bench/hit", trigger="api", enqueue=False
+        )
         samples.append(time.perf_counter() - started)
         assert run.status == "succeeded" and run.cache_hit
     return statistics.median(samples), max(samples)
@@ -172,8 +197,10 @@ def storm(apps):
         SKILLINSTALL_NO_INDEX="1",
     )
     cluster = subprocess.Popen(
-        [PYTHON, str(BASE / "manage.py"), "qcluster"], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [PYTHON, str(BASE / "manage.py"), "qcluster"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     time.sleep(3)  # let the cluster's workers start before the clock does
     started = time.perf_counter()
@@ -243,7 +270,10 @@ def main(argv=None):
         "cache_hit_ms_median": round(hit_median * 1000, 1),
         "cache_hit_ms_max": round(hit_max * 1000, 1),
         "single_build_seconds": round(single, 3),
-        "storm": {k: round(v, 3) if isinstance(v, float) else v for k, v in storm_result.items()},
+        "storm": {
+            k: round(v, 3) if isinstance(v, float) else v
+            for k, v in storm_result.items()
+        },
         "storm_over_three_builds": round(storm_result["seconds"] / (3 * single), 2),
     }
     print(json.dumps(result, indent=2))

@@ -152,13 +152,17 @@ def _check_ecosystem(eco, skills, *, shared, constraints, environment):
             pooled[package].extend(own)
             clashing = _clash(eco, own)
             if clashing:
-                reports.append(_report(eco.key, package, Kind.WITHIN_SKILL, _refs(eco, clashing)))
+                reports.append(
+                    _report(eco.key, package, Kind.WITHIN_SKILL, _refs(eco, clashing))
+                )
                 reported.add(package)
                 continue
             if package in by_constraint:
                 clashing = _clash(eco, own + by_constraint[package])
                 if clashing:
-                    reports.append(_report(eco.key, package, Kind.PLATFORM, _refs(eco, clashing)))
+                    reports.append(
+                        _report(eco.key, package, Kind.PLATFORM, _refs(eco, clashing))
+                    )
                     if shared:
                         reported.add(package)
                     continue
@@ -166,7 +170,9 @@ def _check_ecosystem(eco, skills, *, shared, constraints, environment):
                 version = getattr(environment, eco.key).get(package)
                 refused = [e for e in own if version and not eco.satisfies(version, e)]
                 if refused:
-                    installed = SpecRef(f"{package}=={version}", f"installed: {environment.label}")
+                    installed = SpecRef(
+                        f"{package}=={version}", f"installed: {environment.label}"
+                    )
                     refs = _refs(eco, refused) + [installed]
                     reports.append(_report(eco.key, package, Kind.ENVIRONMENT, refs))
 
@@ -176,7 +182,9 @@ def _check_ecosystem(eco, skills, *, shared, constraints, environment):
                 continue
             clashing = _clash(eco, entries + by_constraint.get(package, []))
             if clashing:
-                reports.append(_report(eco.key, package, Kind.ACROSS_BATCH, _refs(eco, clashing)))
+                reports.append(
+                    _report(eco.key, package, Kind.ACROSS_BATCH, _refs(eco, clashing))
+                )
     return reports
 
 
@@ -202,17 +210,27 @@ def find_conflicts(
         for skill in skills
     ]
     npm_skills = [(skill.id, list(skill.npm)) for skill in skills]
-    python_constraints = [req for req in python_constraints if python.applies(req, target)]
+    python_constraints = [
+        req for req in python_constraints if python.applies(req, target)
+    ]
 
     reports = _check_ecosystem(
-        _PYTHON, python_skills, shared=shared, constraints=python_constraints,
+        _PYTHON,
+        python_skills,
+        shared=shared,
+        constraints=python_constraints,
         environment=environment,
     )
     reports += _check_ecosystem(
-        _NPM, npm_skills, shared=shared, constraints=list(npm_constraints),
+        _NPM,
+        npm_skills,
+        shared=shared,
+        constraints=list(npm_constraints),
         environment=environment,
     )
-    logger.debug("checked skills=%s shared=%s conflicts=%s", len(skills), shared, len(reports))
+    logger.debug(
+        "checked skills=%s shared=%s conflicts=%s", len(skills), shared, len(reports)
+    )
     return reports
 
 
@@ -229,7 +247,10 @@ def platform_constraints(*, python_path=None, npm_path=None):
     python_path = python_path or settings.SKILLINSTALL_PYTHON_CONSTRAINTS
     npm_path = npm_path or settings.SKILLINSTALL_NPM_CONSTRAINTS
     loaded = []
-    for path, parse in ((python_path, python.parse_constraints), (npm_path, npm.parse_constraints)):
+    for path, parse in (
+        (python_path, python.parse_constraints),
+        (npm_path, npm.parse_constraints),
+    ):
         if not path:
             loaded.append([])
             continue

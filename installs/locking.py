@@ -32,7 +32,9 @@ def is_expired(expires_at):
 def renew(model, pk, owner):
     """Extend ``owner``'s claim on a row; return False if it was lost."""
     return bool(
-        model.objects.filter(pk=pk, lock_owner=owner).update(lock_expires_at=claim_expiry())
+        model.objects.filter(pk=pk, lock_owner=owner).update(
+            lock_expires_at=claim_expiry()
+        )
     )
 
 

@@ -146,10 +146,12 @@ def parse_manifest(document, *, source=""):
     else:
         raise InvalidManifestError(
             f"Manifest {source or '(request)'} must be a skill object, a list "
-            "of them, or {\"skills\": [...]}."
+            'of them, or {"skills": [...]}.'
         )
     if not entries:
-        raise InvalidManifestError(f"Manifest {source or '(request)'} declares no skill.")
+        raise InvalidManifestError(
+            f"Manifest {source or '(request)'} declares no skill."
+        )
 
     skills, errors, seen = [], [], set()
     for entry in entries:

@@ -100,9 +100,7 @@ class Batch(models.Model):
         ISOLATED = "isolated", "Isolated"
         SHARED = "shared", "Shared"
 
-    mode = models.CharField(
-        max_length=20, choices=Mode.choices, default=Mode.ISOLATED
-    )
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.ISOLATED)
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -255,7 +253,9 @@ class Finding(models.Model):
         HIGH = "high", "High"
         CRITICAL = "critical", "Critical"
 
-    run = models.ForeignKey(InstallRun, on_delete=models.CASCADE, related_name="findings")
+    run = models.ForeignKey(
+        InstallRun, on_delete=models.CASCADE, related_name="findings"
+    )
     ecosystem = models.CharField(max_length=20, choices=Ecosystem.choices)
     package = models.CharField(max_length=214)
     version = models.CharField(max_length=100, blank=True)

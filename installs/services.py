@@ -20,7 +20,6 @@ from installs import conflicts as conflict_checks
 from installs import locking
 from installs.backends.base import get_backend
 from installs.exceptions import (
-    BuildError,
     ConflictError,
     InvalidManifestError,
     InvalidSpecError,
@@ -190,7 +189,7 @@ def check_skill_conflicts(
     if skill_ids is None:
         skills = list(Skill.objects.all())
     else:
-        skills = _existing_skills(list(dict.fromkeys(skill_ids)))
+        skills = existing_skills(skill_ids)
 
     manifests = [manifest_of(skill) for skill in skills]
     reports = find_conflicts(
@@ -211,7 +210,9 @@ def check_skill_conflicts(
 def append_log(run_id, line):
     """Append a timestamped line to a run's log, visible at once."""
     stamp = timezone.now().strftime("%H:%M:%S.%f")[:-3]
-    InstallRun.objects.filter(pk=run_id).update(log=Concat(F("log"), Value(f"{stamp} {line}\n")))
+    InstallRun.objects.filter(pk=run_id).update(
+        log=Concat(F("log"), Value(f"{stamp} {line}\n"))
+    )
 
 
 def _set_status(run, status, **fields):
@@ -324,7 +325,9 @@ def request_install(
         # Coalesce: a live claim means a run is already working on this skill.
         if skill.lock_run_id and skill.lock_owner:
             if not locking.is_expired(skill.lock_expires_at):
-                logger.info("install coalesced skill=%s run=%s", skill_id, skill.lock_run_id)
+                logger.info(
+                    "install coalesced skill=%s run=%s", skill_id, skill.lock_run_id
+                )
                 return InstallRun.objects.get(pk=skill.lock_run_id)
             _take_over_stalled(skill, backend)
 
@@ -344,7 +347,9 @@ def request_install(
                 npm_constraints=npm_constraints,
             ),
         )
-        append_log(run.pk, f"run requested by {requested_by or trigger} for skill {skill_id}")
+        append_log(
+            run.pk, f"run requested by {requested_by or trigger} for skill {skill_id}"
+        )
 
         reports = conflict_checks.find_conflicts(
             [manifest],
@@ -357,10 +362,19 @@ def request_install(
                 run,
                 Status.BLOCKED,
                 error=reports[0].message
-                + (f" ({len(reports) - 1} more conflict(s))" if len(reports) > 1 else ""),
+                + (
+                    f" ({len(reports) - 1} more conflict(s))"
+                    if len(reports) > 1
+                    else ""
+                ),
                 error_code="conflict",
             )
-            logger.info("install blocked skill=%s run=%s conflicts=%s", skill_id, run.pk, len(reports))
+            logger.info(
+                "install blocked skill=%s run=%s conflicts=%s",
+                skill_id,
+                run.pk,
+                len(reports),
+            )
             return run
 
         if not force:
@@ -374,14 +388,18 @@ def request_install(
                 .first()
             )
             if previous is not None and _reusable_artifact(previous.artifact, backend):
-                _activate(skill, run, previous.artifact, cache_hit=True, source=previous)
+                _activate(
+                    skill, run, previous.artifact, cache_hit=True, source=previous
+                )
                 return run
 
         skill.lock_owner = f"run-{run.pk}"
         skill.lock_run = run
         skill.lock_expires_at = locking.claim_expiry()
         skill.save(update_fields=["lock_owner", "lock_run", "lock_expires_at"])
-        logger.info("install queued skill=%s run=%s trigger=%s", skill_id, run.pk, trigger)
+        logger.info(
+            "install queued skill=%s run=%s trigger=%s", skill_id, run.pk, trigger
+        )
 
     if enqueue:
         _enqueue(run)
@@ -414,7 +432,9 @@ def _activate(skill, run, artifact, *, cache_hit, source=None):
             f"cache hit: environment {artifact.dependency_hash[:12]} exists"
             + (f" (built for run {source.pk})" if source is not None else ""),
         )
-    status = Status.ROLLED_BACK if run.kind == InstallRun.Kind.ROLLBACK else Status.SUCCEEDED
+    status = (
+        Status.ROLLED_BACK if run.kind == InstallRun.Kind.ROLLBACK else Status.SUCCEEDED
+    )
     _finish(run, status, **fields)
     logger.info(
         "environment activated skill=%s run=%s artifact=%s cache_hit=%s",
@@ -482,7 +502,9 @@ def execute_run(run_id):
         logger.info("run failed run=%s skill=%s code=%s", run.pk, skill.pk, exc.code)
     except Exception as exc:
         logger.exception("run crashed run=%s skill=%s", run.pk, skill.pk)
-        _finish(run, Status.FAILED, error=f"Internal error: {exc}", error_code="internal")
+        _finish(
+            run, Status.FAILED, error=f"Internal error: {exc}", error_code="internal"
+        )
     finally:
         if run.dependency_hash and run.status != Status.SUCCEEDED:
             backend.remove_partial(run.dependency_hash, run.pk)
@@ -494,7 +516,7 @@ def _lock_for(run):
     """Return (python lock, npm lock, versions) for the run, resolving if needed."""
     from installs import resolver
 
-    log = lambda line: append_log(run.pk, line)  # noqa: E731
+    log = lambda line: append_log(run.pk, line)
 
     if run.kind == InstallRun.Kind.ROLLBACK:
         source = run.rollback_to
@@ -503,7 +525,9 @@ def _lock_for(run):
 
     if not run.force:
         previous = (
-            InstallRun.objects.filter(input_hash=run.input_hash, status=Status.SUCCEEDED)
+            InstallRun.objects.filter(
+                input_hash=run.input_hash, status=Status.SUCCEEDED
+            )
             .exclude(pk=run.pk)
             .first()
         )
@@ -568,7 +592,9 @@ def _record_resolution_failure(run, exc):
     logger.info("run blocked by resolution run=%s skill=%s", run.pk, run.skill_id)
 
 
-def _obtain_artifact(run, backend, heartbeat, *, digest, python_lock, npm_lock, versions):
+def _obtain_artifact(
+    run, backend, heartbeat, *, digest, python_lock, npm_lock, versions
+):
     """Return (artifact, cache_hit): reuse, wait for, or build the environment."""
     owner = f"run-{run.pk}"
     while True:
@@ -605,15 +631,22 @@ def _obtain_artifact(run, backend, heartbeat, *, digest, python_lock, npm_lock, 
                     artifact.status = Artifact.Status.BUILDING
                     artifact.lock_owner = owner
                     artifact.lock_expires_at = locking.claim_expiry()
-                    artifact.save(update_fields=["status", "lock_owner", "lock_expires_at"])
+                    artifact.save(
+                        update_fields=["status", "lock_owner", "lock_expires_at"]
+                    )
                     created = True
         if created:
             break
-        append_log(run.pk, f"environment {digest[:12]} is being built by {artifact.lock_owner}; waiting")
+        append_log(
+            run.pk,
+            f"environment {digest[:12]} is being built by {artifact.lock_owner}; waiting",
+        )
         time.sleep(0.5)
 
     heartbeat.add(Artifact, artifact.pk)
-    append_log(run.pk, f"building environment {digest[:12]} with the {backend.name} backend")
+    append_log(
+        run.pk, f"building environment {digest[:12]} with the {backend.name} backend"
+    )
     started = time.monotonic()
     try:
         result = backend.build(
@@ -635,7 +668,10 @@ def _obtain_artifact(run, backend, heartbeat, *, digest, python_lock, npm_lock, 
         size_bytes=result.size_bytes,
         built_at=timezone.now(),
     )
-    append_log(run.pk, f"built in {time.monotonic() - started:.2f}s ({result.size_bytes} bytes)")
+    append_log(
+        run.pk,
+        f"built in {time.monotonic() - started:.2f}s ({result.size_bytes} bytes)",
+    )
     artifact.refresh_from_db()
     return artifact, False
 
@@ -643,7 +679,9 @@ def _obtain_artifact(run, backend, heartbeat, *, digest, python_lock, npm_lock, 
 # --- batches ----------------------------------------------------------------
 
 
-def _existing_skills(skill_ids):
+def existing_skills(skill_ids):
+    """Return the skills with these ids, or raise naming every missing one."""
+    skill_ids = list(dict.fromkeys(skill_ids))
     found = Skill.objects.in_bulk(skill_ids)
     missing = [skill_id for skill_id in skill_ids if skill_id not in found]
     if missing:
@@ -680,12 +718,14 @@ def request_batch(*, skill_ids, mode, trigger, requested_by=None, force=False):
     if not skill_ids:
         raise InvalidManifestError("A batch needs at least one skill id.")
     skill_ids = list(dict.fromkeys(skill_ids))
-    skills = _existing_skills(skill_ids)
+    skills = existing_skills(skill_ids)
     manifests = [manifest_of(skill) for skill in skills]
     batch = Batch.objects.create(
         mode=mode, trigger=trigger, requested_by=requested_by, skill_ids=skill_ids
     )
-    logger.info("batch requested batch=%s mode=%s skills=%s", batch.pk, mode, len(skills))
+    logger.info(
+        "batch requested batch=%s mode=%s skills=%s", batch.pk, mode, len(skills)
+    )
 
     if mode == Batch.Mode.SHARED:
         reports = find_conflicts(manifests, shared=True)
@@ -707,7 +747,9 @@ def request_batch(*, skill_ids, mode, trigger, requested_by=None, force=False):
                         npm_dependencies=skill.npm_dependencies,
                         previous_artifact=skill.active_artifact,
                     )
-                    _finish(run, Status.BLOCKED, error=batch.error, error_code="conflict")
+                    _finish(
+                        run, Status.BLOCKED, error=batch.error, error_code="conflict"
+                    )
             return batch
         union = _union(manifests)
 
@@ -723,7 +765,12 @@ def request_batch(*, skill_ids, mode, trigger, requested_by=None, force=False):
             )
         except SkillInstallError as exc:
             # One skill that cannot start does not stop the others.
-            logger.info("batch member refused batch=%s skill=%s code=%s", batch.pk, skill.pk, exc.code)
+            logger.info(
+                "batch member refused batch=%s skill=%s code=%s",
+                batch.pk,
+                skill.pk,
+                exc.code,
+            )
             batch.error += f"{skill.pk}: {exc.message}\n"
     if batch.error:
         batch.save(update_fields=["error"])
@@ -733,7 +780,9 @@ def request_batch(*, skill_ids, mode, trigger, requested_by=None, force=False):
 # --- rollback ---------------------------------------------------------------
 
 
-def rollback_skill(*, skill_id, to_run=None, trigger=Trigger.CLI, requested_by=None, enqueue=True):
+def rollback_skill(
+    *, skill_id, to_run=None, trigger=Trigger.CLI, requested_by=None, enqueue=True
+):
     """Re-activate the environment of an earlier successful run of a skill.
 
     Without ``to_run``, the newest successful run whose environment differs
@@ -763,7 +812,9 @@ def rollback_skill(*, skill_id, to_run=None, trigger=Trigger.CLI, requested_by=N
                     f"skill '{skill_id}', so the skill cannot be rolled back to it.",
                 )
         else:
-            target = good.exclude(dependency_hash=getattr(skill.active_artifact, "dependency_hash", "")).first()
+            target = good.exclude(
+                dependency_hash=getattr(skill.active_artifact, "dependency_hash", "")
+            ).first()
             if target is None:
                 raise NoRollbackTargetError(
                     f"Skill '{skill_id}' has no earlier successful environment to roll back to."
@@ -784,7 +835,9 @@ def rollback_skill(*, skill_id, to_run=None, trigger=Trigger.CLI, requested_by=N
             dependency_hash=target.dependency_hash,
         )
         append_log(run.pk, f"rollback of skill {skill_id} to run {target.pk} requested")
-        artifact = Artifact.objects.filter(dependency_hash=target.dependency_hash).first()
+        artifact = Artifact.objects.filter(
+            dependency_hash=target.dependency_hash
+        ).first()
         if _reusable_artifact(artifact, backend):
             _activate(skill, run, artifact, cache_hit=True, source=target)
             return run
@@ -806,7 +859,9 @@ def recover_stalled_runs():
     backend = get_backend()
     recovered = 0
     now = timezone.now()
-    for skill_id in Skill.objects.filter(lock_expires_at__lte=now).values_list("pk", flat=True):
+    for skill_id in Skill.objects.filter(lock_expires_at__lte=now).values_list(
+        "pk", flat=True
+    ):
         with transaction.atomic():
             skill = Skill.objects.select_for_update().get(pk=skill_id)
             if not locking.is_expired(skill.lock_expires_at) or not skill.lock_owner:
@@ -833,7 +888,11 @@ def prune_artifacts(*, keep_last=None, max_bytes=None):
     """
     backend = get_backend()
     ready = Artifact.objects.filter(status=Artifact.Status.READY)
-    in_use = set(Skill.objects.exclude(active_artifact=None).values_list("active_artifact", flat=True))
+    in_use = set(
+        Skill.objects.exclude(active_artifact=None).values_list(
+            "active_artifact", flat=True
+        )
+    )
     unused = [a for a in ready.order_by("-last_used_at") if a.pk not in in_use]
 
     candidates = unused[keep_last:] if keep_last else list(unused)
@@ -844,12 +903,21 @@ def prune_artifacts(*, keep_last=None, max_bytes=None):
             break
         with transaction.atomic():
             row = Artifact.objects.select_for_update().get(pk=artifact.pk)
-            if row.status != Artifact.Status.READY or Skill.objects.filter(active_artifact=row).exists():
+            if (
+                row.status != Artifact.Status.READY
+                or Skill.objects.filter(active_artifact=row).exists()
+            ):
                 continue
             row.status = Artifact.Status.REMOVED
             row.save(update_fields=["status"])
         backend.remove(row.reference)
         removed.append(row)
         freed += row.size_bytes
-        logger.info("artifact pruned artifact=%s bytes=%s", row.dependency_hash[:12], row.size_bytes)
-    return PruneResult(removed=removed, freed_bytes=freed, kept=ready.count() - len(removed))
+        logger.info(
+            "artifact pruned artifact=%s bytes=%s",
+            row.dependency_hash[:12],
+            row.size_bytes,
+        )
+    return PruneResult(
+        removed=removed, freed_bytes=freed, kept=ready.count() - len(removed)
+    )

@@ -15,13 +15,13 @@ BASE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillinstall_project.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 ADDRESS = os.environ.get("SKILLINSTALL_ADDRESS", "127.0.0.1:8000")
 
@@ -62,7 +62,9 @@ def main():
     )
     try:
         while all(proc.poll() is None for proc in procs):
-            signal.sigtimedwait([signal.SIGCHLD], 1) if hasattr(signal, "sigtimedwait") else None
+            signal.sigtimedwait([signal.SIGCHLD], 1) if hasattr(
+                signal, "sigtimedwait"
+            ) else None
     except KeyboardInterrupt:
         pass
     finally:

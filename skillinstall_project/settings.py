@@ -16,7 +16,11 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _env_list(name, default=""):
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
 
 
 def _secret_key():
@@ -33,7 +37,9 @@ def _secret_key():
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
-ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+ALLOWED_HOSTS = _env_list(
+    "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
+)
 CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -170,7 +176,10 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "installs": {"handlers": ["console"], "level": os.environ.get("SKILLINSTALL_LOG_LEVEL", "INFO")},
+        "installs": {
+            "handlers": ["console"],
+            "level": os.environ.get("SKILLINSTALL_LOG_LEVEL", "INFO"),
+        },
     },
 }
 
@@ -181,7 +190,9 @@ SKILLINSTALL_ARTIFACT_ROOT = Path(
     os.environ.get("SKILLINSTALL_ARTIFACT_ROOT", VAR_DIR / "artifacts")
 )
 # Scratch space for resolution and partial builds.
-SKILLINSTALL_WORK_ROOT = Path(os.environ.get("SKILLINSTALL_WORK_ROOT", VAR_DIR / "work"))
+SKILLINSTALL_WORK_ROOT = Path(
+    os.environ.get("SKILLINSTALL_WORK_ROOT", VAR_DIR / "work")
+)
 # "venv" (default) or "docker".
 SKILLINSTALL_BACKEND = os.environ.get("SKILLINSTALL_BACKEND", "venv")
 SKILLINSTALL_DOCKER_BASE_IMAGE = os.environ.get(
@@ -211,5 +222,9 @@ SKILLINSTALL_TOOL_TIMEOUT = int(os.environ.get("SKILLINSTALL_TOOL_TIMEOUT", "900
 SKILLINSTALL_MAX_MANIFEST_BYTES = int(
     os.environ.get("SKILLINSTALL_MAX_MANIFEST_BYTES", str(1024 * 1024))
 )
-SKILLINSTALL_MAX_SPEC_LENGTH = int(os.environ.get("SKILLINSTALL_MAX_SPEC_LENGTH", "500"))
-SKILLINSTALL_MAX_DEPENDENCIES = int(os.environ.get("SKILLINSTALL_MAX_DEPENDENCIES", "200"))
+SKILLINSTALL_MAX_SPEC_LENGTH = int(
+    os.environ.get("SKILLINSTALL_MAX_SPEC_LENGTH", "500")
+)
+SKILLINSTALL_MAX_DEPENDENCIES = int(
+    os.environ.get("SKILLINSTALL_MAX_DEPENDENCIES", "200")
+)

@@ -58,7 +58,9 @@ def test_twenty_skills_with_five_distinct_locks_give_five_builds(index):
     assert InstallRun.objects.filter(cache_hit=True).count() == 15
     per_lock = {}
     for skill in Skill.objects.select_related("active_artifact"):
-        per_lock.setdefault(skill.python_requirements[0], set()).add(skill.active_artifact_id)
+        per_lock.setdefault(skill.python_requirements[0], set()).add(
+            skill.active_artifact_id
+        )
     assert all(len(ids) == 1 for ids in per_lock.values())
 
 
@@ -76,7 +78,7 @@ def test_a_real_qcluster_worker_runs_queued_installs(index):
             run.refresh_from_db()
     finally:
         worker.terminate()
-        out, err = worker.communicate(timeout=60)
+        _out, err = worker.communicate(timeout=60)
 
     assert run.status == "succeeded", run.log + err
     assert run.worker and run.worker != ""

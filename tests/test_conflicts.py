@@ -1,7 +1,12 @@
 import pytest
 
 from installs import conflicts
-from installs.conflicts import Environment, SpecRef, find_conflicts, platform_constraints
+from installs.conflicts import (
+    Environment,
+    SpecRef,
+    find_conflicts,
+    platform_constraints,
+)
 from installs.exceptions import InvalidSpecError
 from installs.manifests import parse_manifest
 from installs.requirements import npm, python
@@ -13,7 +18,11 @@ def skills(*objects):
 
 def test_compatible_specs_are_not_a_conflict():
     batch = skills(
-        {"id": "a", "python": ["numpy>=1.20", "requests"], "npm": {"lodash": "^4.17.0"}},
+        {
+            "id": "a",
+            "python": ["numpy>=1.20", "requests"],
+            "npm": {"lodash": "^4.17.0"},
+        },
         {"id": "b", "python": ["numpy<2"], "npm": {"lodash": "4.17.21"}},
     )
 
@@ -22,7 +31,9 @@ def test_compatible_specs_are_not_a_conflict():
 
 def test_within_skill_conflict_names_both_specs():
     (report,) = find_conflicts(
-        skills({"id": "acme/a", "python": ["numpy==1.21.0", "requests", "NumPy==1.24.0"]})
+        skills(
+            {"id": "acme/a", "python": ["numpy==1.21.0", "requests", "NumPy==1.24.0"]}
+        )
     )
 
     assert report.kind == "within_skill"
@@ -91,13 +102,19 @@ def test_platform_constraint_conflict_names_the_constraints_file():
 
 
 def test_npm_platform_constraints():
-    constraints = npm.parse_constraints('{"react": "^18.2.0"}', source=conflicts.PLATFORM)
+    constraints = npm.parse_constraints(
+        '{"react": "^18.2.0"}', source=conflicts.PLATFORM
+    )
 
     (report,) = find_conflicts(
         skills({"id": "ui", "npm": {"react": "^17"}}), npm_constraints=constraints
     )
 
-    assert (report.kind, report.ecosystem, report.package) == ("platform", "npm", "react")
+    assert (report.kind, report.ecosystem, report.package) == (
+        "platform",
+        "npm",
+        "react",
+    )
 
 
 def test_marker_false_for_the_target_takes_no_part():

@@ -56,21 +56,51 @@ def test_valid_skill_ids(skill_id):
 @pytest.mark.parametrize(
     "skill_id, message",
     [
-        ("Acme/x", "Skill id 'Acme/x' is not valid: use 'name' or 'owner/name' with "
-         "lowercase letters, digits, '.', '_' and '-' (no '..')."),
-        ("a/b/c", "Skill id 'a/b/c' is not valid: use 'name' or 'owner/name' with "
-         "lowercase letters, digits, '.', '_' and '-' (no '..')."),
-        ("a..b", "Skill id 'a..b' is not valid: use 'name' or 'owner/name' with "
-         "lowercase letters, digits, '.', '_' and '-' (no '..')."),
-        ("../etc", "Skill id '../etc' is not valid: use 'name' or 'owner/name' with "
-         "lowercase letters, digits, '.', '_' and '-' (no '..')."),
-        ("a b", "Skill id 'a b' is not valid: use 'name' or 'owner/name' with "
-         "lowercase letters, digits, '.', '_' and '-' (no '..')."),
+        (
+            "Acme/x",
+            (
+                "Skill id 'Acme/x' is not valid: use 'name' or 'owner/name' with "
+                "lowercase letters, digits, '.', '_' and '-' (no '..')."
+            ),
+        ),
+        (
+            "a/b/c",
+            (
+                "Skill id 'a/b/c' is not valid: use 'name' or 'owner/name' with "
+                "lowercase letters, digits, '.', '_' and '-' (no '..')."
+            ),
+        ),
+        (
+            "a..b",
+            (
+                "Skill id 'a..b' is not valid: use 'name' or 'owner/name' with "
+                "lowercase letters, digits, '.', '_' and '-' (no '..')."
+            ),
+        ),
+        (
+            "../etc",
+            (
+                "Skill id '../etc' is not valid: use 'name' or 'owner/name' with "
+                "lowercase letters, digits, '.', '_' and '-' (no '..')."
+            ),
+        ),
+        (
+            "a b",
+            (
+                "Skill id 'a b' is not valid: use 'name' or 'owner/name' with "
+                "lowercase letters, digits, '.', '_' and '-' (no '..')."
+            ),
+        ),
         ("", "Skill id '' is not valid: it must be a non-empty string."),
         (None, "Skill id None is not valid: it must be a non-empty string."),
         (7, "Skill id 7 is not valid: it must be a non-empty string."),
-        ("a" * 215, "Skill id 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'... is not "
-         "valid: it is longer than 214 characters."),
+        (
+            "a" * 215,
+            (
+                "Skill id 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'... is not "
+                "valid: it is longer than 214 characters."
+            ),
+        ),
     ],
 )
 def test_invalid_skill_ids_are_named(skill_id, message):
@@ -117,10 +147,20 @@ def test_every_rejected_entry_is_reported_and_nothing_kept():
 @pytest.mark.parametrize(
     "data, message",
     [
-        (b"{nope", "Manifest m.json is not valid JSON: Expecting property name "
-         "enclosed in double quotes: line 1 column 2 (char 1)."),
-        (b"42", "Manifest m.json must be a skill object, a list of them, or "
-         '{"skills": [...]}.'),
+        (
+            b"{nope",
+            (
+                "Manifest m.json is not valid JSON: Expecting property name "
+                "enclosed in double quotes: line 1 column 2 (char 1)."
+            ),
+        ),
+        (
+            b"42",
+            (
+                "Manifest m.json must be a skill object, a list of them, or "
+                '{"skills": [...]}.'
+            ),
+        ),
         (b"[]", "Manifest m.json declares no skill."),
         (b'{"skills": {}}', "Manifest m.json: 'skills' must be a list."),
         (b"\xff\xfe", "Manifest m.json is not UTF-8 text: byte 0 cannot be decoded."),

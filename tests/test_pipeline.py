@@ -19,14 +19,20 @@ def set_requirements(skill_id, requirements):
 
 def make_skill(skill_id, python=(), npm=None):
     return Skill.objects.create(
-        id=skill_id, name=skill_id, python_requirements=list(python), npm_dependencies=npm or {}
+        id=skill_id,
+        name=skill_id,
+        python_requirements=list(python),
+        npm_dependencies=npm or {},
     )
 
 
 def install(skill_id, **kwargs):
     """Request an install and work it through here, as a worker would."""
     run = services.request_install(
-        skill_id=skill_id, trigger=kwargs.pop("trigger", Trigger.CLI), enqueue=False, **kwargs
+        skill_id=skill_id,
+        trigger=kwargs.pop("trigger", Trigger.CLI),
+        enqueue=False,
+        **kwargs,
     )
     if run.status == Status.QUEUED:
         run = services.execute_run(run.pk)
@@ -35,7 +41,9 @@ def install(skill_id, **kwargs):
 
 
 def partials(settings):
-    return sorted(p.name for p in Path(settings.SKILLINSTALL_ARTIFACT_ROOT).glob("*.partial-*"))
+    return sorted(
+        p.name for p in Path(settings.SKILLINSTALL_ARTIFACT_ROOT).glob("*.partial-*")
+    )
 
 
 @pytest.fixture
@@ -44,7 +52,9 @@ def index(python_index):
     python_index.add("alpha", "2.0", requires=["beta>=2"])
     python_index.add("beta", "1.0")
     python_index.add("beta", "2.0")
-    python_index.add("broken", "1.0", modules={"broken/__init__.py": "raise ImportError('boom')\n"})
+    python_index.add(
+        "broken", "1.0", modules={"broken/__init__.py": "raise ImportError('boom')\n"}
+    )
     return python_index
 
 
@@ -62,7 +72,10 @@ def test_install_resolves_builds_and_activates(index, settings):
     assert skill.lock_owner == "" and skill.lock_run is None
     artifact = run.artifact
     assert artifact.status == Artifact.Status.READY
-    assert Path(artifact.reference) == Path(settings.SKILLINSTALL_ARTIFACT_ROOT) / artifact.dependency_hash
+    assert (
+        Path(artifact.reference)
+        == Path(settings.SKILLINSTALL_ARTIFACT_ROOT) / artifact.dependency_hash
+    )
     assert (Path(artifact.reference) / "bin" / "python").exists()
     assert artifact.size_bytes > 0
     assert partials(settings) == []
@@ -75,7 +88,9 @@ def test_repeat_install_is_a_cache_hit_without_the_index(index, settings):
     for wheel in index.directory.iterdir():
         wheel.unlink()
 
-    again = services.request_install(skill_id="acme/a", trigger=Trigger.API, enqueue=False)
+    again = services.request_install(
+        skill_id="acme/a", trigger=Trigger.API, enqueue=False
+    )
 
     assert again.status == Status.SUCCEEDED
     assert again.cache_hit is True
@@ -95,7 +110,9 @@ def test_skills_with_equal_locks_share_one_artifact(index):
     assert Artifact.objects.count() == 1
 
 
-def test_failed_build_leaves_nothing_and_keeps_the_previous_environment(index, settings):
+def test_failed_build_leaves_nothing_and_keeps_the_previous_environment(
+    index, settings
+):
     skill = make_skill("acme/a", python=["alpha==1.0"])
     good = install("acme/a")
     set_requirements("acme/a", ["alpha==1.0", "broken"])
@@ -124,7 +141,9 @@ def test_unknown_package_fails_with_a_clear_error(index):
     assert "Traceback" not in run.log
 
 
-def test_transitive_conflict_blocks_the_run_with_the_resolvers_explanation(python_index):
+def test_transitive_conflict_blocks_the_run_with_the_resolvers_explanation(
+    python_index,
+):
     python_index.add("left", "1.0", requires=["shared<2"])
     python_index.add("right", "1.0", requires=["shared>=2"])
     python_index.add("shared", "1.0")
@@ -168,8 +187,12 @@ def test_a_second_request_gets_the_run_in_flight():
 def test_an_expired_claim_is_taken_over_and_its_partial_removed(settings):
     make_skill("a", python=["alpha"])
     stalled = services.request_install(skill_id="a", trigger=Trigger.API, enqueue=False)
-    InstallRun.objects.filter(pk=stalled.pk).update(status=Status.BUILDING, dependency_hash="f" * 64)
-    partial = Path(settings.SKILLINSTALL_ARTIFACT_ROOT) / f"{'f' * 64}.partial-{stalled.pk}"
+    InstallRun.objects.filter(pk=stalled.pk).update(
+        status=Status.BUILDING, dependency_hash="f" * 64
+    )
+    partial = (
+        Path(settings.SKILLINSTALL_ARTIFACT_ROOT) / f"{'f' * 64}.partial-{stalled.pk}"
+    )
     (partial / "bin").mkdir(parents=True)
     Skill.objects.filter(pk="a").update(lock_expires_at="2000-01-01T00:00:00Z")
 
@@ -200,7 +223,9 @@ def test_rollback_reactivates_the_earlier_environment_and_rebuilds_it_if_pruned(
     pruned = services.prune_artifacts()
     assert [a.pk for a in pruned.removed] == [v2.artifact_id]
     assert not Path(v2.artifact.reference).exists()
-    again = services.rollback_skill(skill_id="a", to_run=v2, trigger=Trigger.CLI, enqueue=False)
+    again = services.rollback_skill(
+        skill_id="a", to_run=v2, trigger=Trigger.CLI, enqueue=False
+    )
     assert again.status == Status.QUEUED
     again = services.execute_run(again.pk)
 
@@ -261,7 +286,9 @@ def test_shared_batch_builds_one_environment_for_all(index):
     make_skill("a", python=["alpha"])
     make_skill("b", python=["beta<2"])
 
-    batch = services.request_batch(skill_ids=["a", "b"], mode="shared", trigger=Trigger.API)
+    batch = services.request_batch(
+        skill_ids=["a", "b"], mode="shared", trigger=Trigger.API
+    )
     runs = [services.execute_run(run.pk) for run in batch.runs.order_by("pk")]
 
     assert [run.status for run in runs] == [Status.SUCCEEDED, Status.SUCCEEDED]
@@ -273,7 +300,9 @@ def test_shared_batch_with_a_clash_blocks_every_run(index):
     make_skill("a", python=["beta==1.0"])
     make_skill("b", python=["beta==2.0"])
 
-    batch = services.request_batch(skill_ids=["a", "b"], mode="shared", trigger=Trigger.API)
+    batch = services.request_batch(
+        skill_ids=["a", "b"], mode="shared", trigger=Trigger.API
+    )
 
     assert set(batch.runs.values_list("status", flat=True)) == {Status.BLOCKED}
     assert batch.error.startswith("1 conflict(s) between the skills of the batch")
@@ -306,6 +335,10 @@ def test_housekeeping_marks_stalled_runs_stale():
     stalled.refresh_from_db()
     assert stalled.status == Status.STALE
     skill = Skill.objects.get(pk="a")
-    assert (skill.lock_owner, skill.lock_run_id, skill.lock_expires_at) == ("", None, None)
+    assert (skill.lock_owner, skill.lock_run_id, skill.lock_expires_at) == (
+        "",
+        None,
+        None,
+    )
     assert services.recover_stalled_runs() == 0
     assert Schedule.objects.get(func="installs.tasks.recover_stalled_runs").minutes == 1

@@ -18,7 +18,7 @@ from installs import manifests, selectors, services
 from installs.api import serializers as api
 from installs.api.exceptions import AlreadyExists, conflict_data, error_body
 from installs.api.permissions import CanTriggerInstall
-from installs.exceptions import InvalidManifestError, SkillNotFoundError
+from installs.exceptions import InvalidManifestError
 from installs.models import Batch, Conflict, InstallRun, Skill, Trigger
 
 Status = InstallRun.Status
@@ -56,21 +56,6 @@ def skill_id_from_path(value, field="skill_id"):
         return manifests.validate_skill_id(value)
     except InvalidManifestError as exc:
         raise serializers.ValidationError({field: [exc.message]}) from exc
-
-
-def existing_skills(skill_ids):
-    """Return the skills with these ids, or raise a 404 naming the missing."""
-    found = Skill.objects.in_bulk(skill_ids)
-    missing = [skill_id for skill_id in skill_ids if skill_id not in found]
-    if missing:
-        names = ", ".join(f"'{skill_id}'" for skill_id in missing)
-        plural = len(missing) > 1
-        raise SkillNotFoundError(
-            f"Skill{'s' if plural else ''} {names} do{'' if plural else 'es'} "
-            "not exist.",
-            details={"missing": missing},
-        )
-    return [found[skill_id] for skill_id in dict.fromkeys(skill_ids)]
 
 
 def validated(serializer_class, data):
@@ -260,7 +245,7 @@ class CheckView(APIView):
             # Through the loader, so the size limit of manifest files applies.
             checked = manifests.load_manifest(json.dumps(data["manifest"]))
         else:
-            skills = existing_skills(data["skill_ids"])
+            skills = services.existing_skills(data["skill_ids"])
             checked = [services.manifest_of(skill) for skill in skills]
 
         against = None

@@ -259,7 +259,9 @@ class DockerBackend(BaseBackend):
                     raise BuildError(
                         f"The Docker engine failed while building {reference}: {exc}"
                     ) from exc
-                except BuildError:
+                except BaseException:
+                    # Also when the caller's log or a signal stops the build:
+                    # what the run made so far goes, as after any failure.
                     self._clean_failed_run(client, dependency_hash, run_id)
                     raise
                 # The first stage's images hold the wheels; only the result stays.
@@ -507,22 +509,27 @@ class DockerBackend(BaseBackend):
             decode=True,
             use_config_proxy=False,
         )
-        for chunk in stream:
-            text = chunk.get("stream") or chunk.get("status") or ""
-            if "error" in chunk:
-                error = chunk["error"]
-                text = error
-            for line in ANSI_ESCAPE.sub("", text).splitlines():
-                line = line.rstrip()
-                if not line:
-                    continue
-                log(line)
-                # The error report needs the failing step, not the steps
-                # before it, nor the engine's bookkeeping lines.
-                if line.startswith("Step "):
-                    tail.clear()
-                if not line.startswith((" ---> ", "Removing intermediate")):
-                    tail.append(line)
+        try:
+            for chunk in stream:
+                text = chunk.get("stream") or chunk.get("status") or ""
+                if "error" in chunk:
+                    error = chunk["error"]
+                    text = error
+                for line in ANSI_ESCAPE.sub("", text).splitlines():
+                    line = line.rstrip()
+                    if not line:
+                        continue
+                    log(line)
+                    # The error report needs the failing step, not the steps
+                    # before it, nor the engine's bookkeeping lines.
+                    if line.startswith("Step "):
+                        tail.clear()
+                    if not line.startswith((" ---> ", "Removing intermediate")):
+                        tail.append(line)
+        finally:
+            # Dropping the stream hangs up on the engine, which then cancels
+            # a build that nobody follows any more.
+            stream.close()
         if error is not None:
             raise _failed("building the image", tail)
 

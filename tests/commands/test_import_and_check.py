@@ -31,12 +31,23 @@ def run_command(*args):
 
 
 def test_import_creates_then_updates_then_leaves_unchanged(tmp_path):
-    path = write(tmp_path, "m.json", {"skills": [{"id": "a"}, {"id": "o/b", "python": ["x"]}]})
+    path = write(
+        tmp_path, "m.json", {"skills": [{"id": "a"}, {"id": "o/b", "python": ["x"]}]}
+    )
 
-    assert run_command("import_skills", path)[1] == f"{path}: 2 created, 0 updated, 0 unchanged.\n"
-    assert run_command("import_skills", path)[1] == f"{path}: 0 created, 0 updated, 2 unchanged.\n"
+    assert (
+        run_command("import_skills", path)[1]
+        == f"{path}: 2 created, 0 updated, 0 unchanged.\n"
+    )
+    assert (
+        run_command("import_skills", path)[1]
+        == f"{path}: 0 created, 0 updated, 2 unchanged.\n"
+    )
     write(tmp_path, "m.json", {"id": "o/b", "python": ["x>=2"]})
-    assert run_command("import_skills", path)[1] == f"{path}: 0 created, 1 updated, 0 unchanged.\n"
+    assert (
+        run_command("import_skills", path)[1]
+        == f"{path}: 0 created, 1 updated, 0 unchanged.\n"
+    )
     assert Skill.objects.get(pk="o/b").python_requirements == ["x>=2"]
     assert Skill.objects.get(pk="o/b").source == path
 
@@ -46,14 +57,20 @@ def test_import_is_all_or_nothing_per_file(tmp_path):
     bad = write(
         tmp_path,
         "bad.json",
-        [{"id": "ok-one"}, {"id": "evil", "python": ["--index-url http://x"]}, {"id": "Up"}],
+        [
+            {"id": "ok-one"},
+            {"id": "evil", "python": ["--index-url http://x"]},
+            {"id": "Up"},
+        ],
     )
 
     code, out, err = run_command("import_skills", good, bad)
 
     assert code == 1
     assert out == f"{good}: 1 created, 0 updated, 0 unchanged.\n"
-    assert f"Manifest {bad} was rejected, nothing was imported; 2 entries failed:" in err
+    assert (
+        f"Manifest {bad} was rejected, nothing was imported; 2 entries failed:" in err
+    )
     assert "'evil'" in err and "--index-url" in err
     assert "Skill id 'Up' is not valid" in err
     assert err.endswith("1 of 2 file(s) rejected.")
@@ -64,7 +81,9 @@ def test_import_of_a_missing_file(tmp_path):
     code, _, err = run_command("import_skills", str(tmp_path / "nope.json"))
 
     assert code == 1
-    assert err.startswith(f"{tmp_path / 'nope.json'}: cannot be read: No such file or directory.")
+    assert err.startswith(
+        f"{tmp_path / 'nope.json'}: cannot be read: No such file or directory."
+    )
     assert not Skill.objects.exists()
 
 
@@ -117,7 +136,9 @@ def test_check_conflicts_against_a_constraints_file(clashing, tmp_path):
     constraints = tmp_path / "platform.txt"
     constraints.write_text("# platform pins\nnumpy==1.24.0\n")
 
-    code, out, _ = run_command("check_conflicts", "a", "c", "--constraints", str(constraints))
+    code, out, _ = run_command(
+        "check_conflicts", "a", "c", "--constraints", str(constraints)
+    )
 
     assert code == 1
     assert out.splitlines()[0].startswith("[platform] Python package 'numpy'")
@@ -139,8 +160,10 @@ def test_check_conflicts_npm_constraints(clashing, tmp_path):
     [
         (["nope"], "Skill 'nope' does not exist."),
         (["nope", "nada"], "Skills 'nope', 'nada' do not exist."),
-        (["--constraints", "/no/such/file"],
-         "Constraints file /no/such/file cannot be read: No such file or directory."),
+        (
+            ["--constraints", "/no/such/file"],
+            "Constraints file /no/such/file cannot be read: No such file or directory.",
+        ),
     ],
 )
 def test_check_conflicts_bad_input_exits_2(clashing, args, message):

@@ -19,9 +19,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--shared", action="store_true", help="Check the skills as one environment."
         )
-        parser.add_argument("--constraints", metavar="FILE", help="Python constraints file.")
         parser.add_argument(
-            "--npm-constraints", metavar="FILE", help="npm constraints (JSON name to range)."
+            "--constraints", metavar="FILE", help="Python constraints file."
+        )
+        parser.add_argument(
+            "--npm-constraints",
+            metavar="FILE",
+            help="npm constraints (JSON name to range).",
         )
         parser.add_argument("--json", action="store_true", help="Print JSON.")
 
@@ -38,13 +42,15 @@ class Command(BaseCommand):
             raise SystemExit(2)
 
         if options["json"]:
-            self.stdout.write(json.dumps(
-                {
-                    "conflicts": [report.as_dict() for report in result.conflicts],
-                    "checked": result.checked,
-                },
-                indent=2,
-            ))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "conflicts": [report.as_dict() for report in result.conflicts],
+                        "checked": result.checked,
+                    },
+                    indent=2,
+                )
+            )
         else:
             for report in result.conflicts:
                 self.stdout.write(f"[{report.kind}] {report.message}")

@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("skill_ids", nargs="+", metavar="SKILL_ID")
-        parser.add_argument("--force", action="store_true", help="Resolve and build again.")
+        parser.add_argument(
+            "--force", action="store_true", help="Resolve and build again."
+        )
         parser.add_argument(
             "--wait",
             action="store_true",
@@ -37,8 +39,15 @@ class Command(BaseCommand):
                     enqueue=not options["wait"],
                 )
             except SkillInstallError as exc:
-                outcomes.append({"skill": skill_id, "run": None, "status": "error",
-                                 "code": exc.code, "error": exc.message})
+                outcomes.append(
+                    {
+                        "skill": skill_id,
+                        "run": None,
+                        "status": "error",
+                        "code": exc.code,
+                        "error": exc.message,
+                    }
+                )
                 continue
             if options["wait"]:
                 run = self._wait(run)
@@ -64,8 +73,12 @@ class Command(BaseCommand):
                 if outcome["error"]:
                     line += f"\n  {outcome['error']}"
                 self.stdout.write(line)
-        ok = {InstallRun.Status.SUCCEEDED, InstallRun.Status.QUEUED,
-              InstallRun.Status.RESOLVING, InstallRun.Status.BUILDING}
+        ok = {
+            InstallRun.Status.SUCCEEDED,
+            InstallRun.Status.QUEUED,
+            InstallRun.Status.RESOLVING,
+            InstallRun.Status.BUILDING,
+        }
         if any(outcome["status"] not in ok for outcome in outcomes):
             raise SystemExit(1)
 

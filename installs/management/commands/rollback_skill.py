@@ -12,9 +12,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("skill_id", metavar="SKILL_ID")
-        parser.add_argument("--to", type=int, metavar="RUN", help="The run to roll back to.")
         parser.add_argument(
-            "--wait", action="store_true", help="Rebuild here if the environment was pruned."
+            "--to", type=int, metavar="RUN", help="The run to roll back to."
+        )
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="Rebuild here if the environment was pruned.",
         )
 
     def handle(self, *args, **options):

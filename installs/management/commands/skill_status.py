@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("skill_id", metavar="SKILL_ID")
-        parser.add_argument("--runs", type=int, default=5, help="How many runs to list.")
+        parser.add_argument(
+            "--runs", type=int, default=5, help="How many runs to list."
+        )
         parser.add_argument("--json", action="store_true", help="Print JSON.")
 
     def handle(self, *args, **options):
@@ -26,7 +28,8 @@ class Command(BaseCommand):
         status = {
             "skill": skill.pk,
             "state": selectors.skill_state(skill, runs[0] if runs else None),
-            "active_artifact": artifact and {
+            "active_artifact": artifact
+            and {
                 "dependency_hash": artifact.dependency_hash,
                 "backend": artifact.backend,
                 "reference": artifact.reference,
@@ -45,8 +48,12 @@ class Command(BaseCommand):
                 for run in runs
             ],
             "conflicts": [
-                {"ecosystem": c.ecosystem, "package": c.package, "kind": c.kind,
-                 "message": c.message}
+                {
+                    "ecosystem": c.ecosystem,
+                    "package": c.package,
+                    "kind": c.kind,
+                    "message": c.message,
+                }
                 for c in selectors.open_conflicts(skill)
             ],
         }
@@ -55,7 +62,9 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"{skill.pk}: {status['state']}")
         if artifact:
-            self.stdout.write(f"  environment: {artifact.reference} ({artifact.backend})")
+            self.stdout.write(
+                f"  environment: {artifact.reference} ({artifact.backend})"
+            )
             for eco, versions in sorted((artifact.locked_versions or {}).items()):
                 for name, version in sorted(versions.items()):
                     self.stdout.write(f"    {eco} {name}=={version}")
