@@ -153,7 +153,7 @@ SPECTACULAR_SETTINGS = {
 # django-q2: the ORM broker on the embedded default, Redis when configured.
 SKILLINSTALL_REDIS_URL = os.environ.get("SKILLINSTALL_REDIS_URL", "")
 Q_CLUSTER = {
-    "name": "skillinstall",
+    "name": os.environ.get("SKILLINSTALL_QUEUE_NAME", "skillinstall"),
     "workers": int(os.environ.get("SKILLINSTALL_WORKERS", "1")),
     "timeout": int(os.environ.get("SKILLINSTALL_TASK_TIMEOUT", "1800")),
     "retry": int(os.environ.get("SKILLINSTALL_TASK_TIMEOUT", "1800")) + 60,

@@ -5,6 +5,7 @@ PostgreSQL (``make test`` does this), on PostgreSQL's row locks.
 """
 
 import json
+import os
 import time
 
 import pytest
@@ -83,3 +84,41 @@ def test_a_real_qcluster_worker_runs_queued_installs(index):
     assert run.status == "succeeded", run.log + err
     assert run.worker and run.worker != ""
     assert Skill.objects.get(pk="acme/queued").active_artifact_id == run.artifact_id
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SKILLINSTALL_TEST_REDIS_URL"),
+    reason="SKILLINSTALL_TEST_REDIS_URL is not set; scripts/services.sh starts Redis",
+)
+def test_a_qcluster_on_the_redis_broker_runs_installs_queued_by_another_process(index):
+    import redis
+
+    url = os.environ["SKILLINSTALL_TEST_REDIS_URL"]
+    env = process_env(SKILLINSTALL_REDIS_URL=url, SKILLINSTALL_WORKERS="1")
+    # A queue name of its own, so a concurrent suite cannot take this task.
+    env["SKILLINSTALL_QUEUE_NAME"] = f"skillinstall-test-{os.getpid()}"
+    Skill.objects.create(id="acme/redis", python_requirements=["pkg2"])
+
+    queued = manage("install_skill", "acme/redis", "--json", env=env)
+    out, err = queued.communicate(timeout=120)
+    assert queued.returncode == 0, err
+    (outcome,) = json.loads(out)["runs"]
+    assert outcome["status"] == "queued"
+    assert (
+        redis.Redis.from_url(url).llen(f"django_q:{env['SKILLINSTALL_QUEUE_NAME']}:q")
+        == 1
+    )
+
+    worker = manage("qcluster", env=env)
+    try:
+        run = InstallRun.objects.get(pk=outcome["run"])
+        deadline = time.monotonic() + 180
+        while run.status in InstallRun.IN_FLIGHT and time.monotonic() < deadline:
+            time.sleep(0.5)
+            run.refresh_from_db()
+    finally:
+        worker.terminate()
+        _, err = worker.communicate(timeout=60)
+
+    assert run.status == "succeeded", run.log + err
+    assert Skill.objects.get(pk="acme/redis").active_artifact_id == run.artifact_id
