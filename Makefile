@@ -20,6 +20,7 @@ run: venv
 # The suite runs on the embedded SQLite; the tests of claims and the pipeline
 # run a second time on PostgreSQL, where row locks are real.
 test: venv
+	$(PY) -m ruff check .
 	bash scripts/services.sh
 	. var/services.env && $(PY) -m pytest $(PYTEST_ARGS)
 	. var/services.env && test -n "$$SKILLINSTALL_TEST_POSTGRES_URL" && \
