@@ -24,7 +24,10 @@ distribution inside an image with no network has no build backend to use;
 this holds until the base image carries build tools and the context carries
 the build requirements. The import check imports each locked distribution's
 top-level modules, so a package that cannot be imported without extra
-configuration fails the build.
+configuration fails the build. A build stopped by a signal hangs up on the
+engine and cleans up, but the engine may still commit the step it was on;
+that image keeps the run's label, and ``remove_partial`` removes it once the
+engine is done. A killed worker cleans up nothing until then.
 """
 
 import json
@@ -509,6 +512,7 @@ class DockerBackend(BaseBackend):
             decode=True,
             use_config_proxy=False,
         )
+        log_error = None
         try:
             for chunk in stream:
                 text = chunk.get("stream") or chunk.get("status") or ""
@@ -519,7 +523,14 @@ class DockerBackend(BaseBackend):
                     line = line.rstrip()
                     if not line:
                         continue
-                    log(line)
+                    # A log that fails ends the run, but only once the engine
+                    # is done: cleaning up while it still builds would miss
+                    # the images it commits afterwards.
+                    if log_error is None:
+                        try:
+                            log(line)
+                        except Exception as exc:  # noqa: BLE001 (any error of log)
+                            log_error = exc
                     # The error report needs the failing step, not the steps
                     # before it, nor the engine's bookkeeping lines.
                     if line.startswith("Step "):
@@ -530,6 +541,8 @@ class DockerBackend(BaseBackend):
             # Dropping the stream hangs up on the engine, which then cancels
             # a build that nobody follows any more.
             stream.close()
+        if log_error is not None:
+            raise log_error
         if error is not None:
             raise _failed("building the image", tail)
 

@@ -251,6 +251,30 @@ def test_failure_inside_the_build_removes_the_run_images(
     assert list(settings.SKILLINSTALL_WORK_ROOT.iterdir()) == []
 
 
+def test_a_failing_log_fails_the_build_and_leaves_nothing(
+    backend, wheels, build_ids, client, settings
+):
+    dependency_hash, run_id = build_ids()
+    wheel = build_wheel(wheels, "skilltoy-epsilon", "1.0")
+
+    def log(line):
+        if line.startswith("Step 2/"):
+            raise RuntimeError("the run's log is gone")
+
+    with pytest.raises(RuntimeError, match="the run's log is gone"):
+        backend.build(
+            dependency_hash=dependency_hash,
+            python_lock=_lock_line(wheel, "skilltoy-epsilon", "1.0"),
+            npm_lock="",
+            run_id=run_id,
+            log=log,
+        )
+
+    assert _run_images(client, run_id) == []
+    assert not backend.exists(backend.reference_for(dependency_hash))
+    assert list(settings.SKILLINSTALL_WORK_ROOT.iterdir()) == []
+
+
 def test_npm_lock_of_version_1_is_refused(backend, build_ids, settings):
     dependency_hash, run_id = build_ids()
     lock = json.dumps({"name": "skill", "lockfileVersion": 1, "dependencies": {}})
