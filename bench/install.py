@@ -2,6 +2,10 @@
 
 Side by side in one run, on the same requirement set and the same local
 find-links directory of wheels made here:
+Two requirement sets: "synthetic", 30 small wheels made here (fixed costs
+dominate), and "real", ten popular packages and their dependencies (28
+wheels, 35 MB) downloaded once with pip into var/bench-wheels (installing
+them dominates).
   cold    a new environment with empty tool caches: skillinstall (request to
           succeeded, resolution included) vs `uv venv` + `uv pip install` vs
           `python -m venv` + `pip install`
@@ -81,6 +85,26 @@ def timed(command, env):
     return time.perf_counter() - started
 
 
+REAL_REQUIREMENTS = [
+    "requests", "beautifulsoup4", "PyYAML", "jinja2", "click",
+    "rich", "httpx", "pydantic", "numpy", "pandas",
+]  # fmt: skip
+
+
+def download_real(directory):
+    """Fetch wheels of REAL_REQUIREMENTS once, with the machine's pip settings."""
+    marker = directory / ".complete"
+    if not marker.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [PYTHON, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+             "--dest", str(directory), *REAL_REQUIREMENTS],
+            check=True,
+        )  # fmt: skip
+        marker.touch()
+    return directory
+
+
 def raw_uv(requirements, target, env):
     uv = uv_binary()
     reqs = target.with_suffix(".txt")
@@ -95,7 +119,7 @@ def raw_uv(requirements, target, env):
             str(target / "bin" / "python"),
             "--no-index",
             "--find-links",
-            str(WHEELS),
+            str(settings.SKILLINSTALL_FIND_LINKS[0]),
             "-r",
             str(reqs),
         ],
@@ -113,7 +137,7 @@ def raw_pip(requirements, target, env):
             "--quiet",
             "--no-index",
             "--find-links",
-            str(WHEELS),
+            str(settings.SKILLINSTALL_FIND_LINKS[0]),
             "-r",
             str(reqs),
         ],
@@ -142,7 +166,7 @@ def forget_environments():
     settings.SKILLINSTALL_ARTIFACT_ROOT.mkdir(parents=True)
 
 
-def compare(requirements, trials, *, warm):
+def compare(requirements, trials, *, warm, label):
     """Time the three ways; return the medians in seconds."""
     times = {"skillinstall": [], "uv": [], "pip": []}
     caches = WORK / ("cache-warm" if warm else "cache")
@@ -154,8 +178,8 @@ def compare(requirements, trials, *, warm):
         forget_environments()
         sample = {
             "skillinstall": skillinstall(requirements, "bench/cold"),
-            "uv": raw_uv(requirements, WORK / f"uv-{warm}-{trial}", env),
-            "pip": raw_pip(requirements, WORK / f"pip-{warm}-{trial}", env),
+            "uv": raw_uv(requirements, WORK / f"uv-{label}-{warm}-{trial}", env),
+            "pip": raw_pip(requirements, WORK / f"pip-{label}-{warm}-{trial}", env),
         }
         if warm and trial == 0:
             continue  # the first pass only fills the caches
@@ -247,26 +271,42 @@ def main(argv=None):
     call_command("migrate", verbosity=0)
     settings.SKILLINSTALL_NO_INDEX = True
     settings.SKILLINSTALL_FIND_LINKS = [str(WHEELS)]
-    settings.SKILLINSTALL_TARGET_PYTHON = "{}.{}".format(*sys.version_info[:2])
     apps = make_index()
     # A worker is a long-running process: it has asked uv and npm for their
     # versions and the machine's npm registry once, before any timed install.
     skillinstall(["lib0"], "bench/warm-up")
 
-    cold = compare(apps, args.trials, warm=False)
-    warm = compare(apps, args.trials, warm=True)
+    cold = compare(apps, args.trials, warm=False, label="synthetic")
+    warm = compare(apps, args.trials, warm=True, label="synthetic")
     hit_median, hit_max = cache_hits(apps)
+
+    settings.SKILLINSTALL_FIND_LINKS = [
+        str(download_real(BASE / "var" / "bench-wheels"))
+    ]
+    real_cold = compare(REAL_REQUIREMENTS, args.trials, warm=False, label="real")
+    real_warm = compare(REAL_REQUIREMENTS, args.trials, warm=True, label="real")
+    settings.SKILLINSTALL_FIND_LINKS = [str(WHEELS)]
     single = statistics.median(one_build(apps[0:2]) for _ in range(2))
     storm_result = storm(apps)
 
     result = {
-        "packages_installed": 30,
+        "synthetic_packages": 30,
         "cold": {k: round(v, 3) for k, v in cold.items()},
         "cold_ratio_vs_uv": round(cold["skillinstall"] / cold["uv"], 2),
         "cold_pip_over_skillinstall": round(cold["pip"] / cold["skillinstall"], 2),
         "warm": {k: round(v, 3) for k, v in warm.items()},
         "warm_ratio_vs_uv": round(warm["skillinstall"] / warm["uv"], 2),
         "warm_pip_over_skillinstall": round(warm["pip"] / warm["skillinstall"], 2),
+        "real_cold": {k: round(v, 3) for k, v in real_cold.items()},
+        "real_cold_ratio_vs_uv": round(real_cold["skillinstall"] / real_cold["uv"], 2),
+        "real_cold_pip_over_skillinstall": round(
+            real_cold["pip"] / real_cold["skillinstall"], 2
+        ),
+        "real_warm": {k: round(v, 3) for k, v in real_warm.items()},
+        "real_warm_ratio_vs_uv": round(real_warm["skillinstall"] / real_warm["uv"], 2),
+        "real_warm_pip_over_skillinstall": round(
+            real_warm["pip"] / real_warm["skillinstall"], 2
+        ),
         "cache_hit_ms_median": round(hit_median * 1000, 1),
         "cache_hit_ms_max": round(hit_max * 1000, 1),
         "single_build_seconds": round(single, 3),

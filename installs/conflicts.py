@@ -242,7 +242,7 @@ def platform_constraints(*, python_path=None, npm_path=None):
     """
     from django.conf import settings
 
-    from installs.exceptions import InvalidSpecError
+    from installs.exceptions import ConfigurationError
 
     python_path = python_path or settings.SKILLINSTALL_PYTHON_CONSTRAINTS
     npm_path = npm_path or settings.SKILLINSTALL_NPM_CONSTRAINTS
@@ -258,7 +258,7 @@ def platform_constraints(*, python_path=None, npm_path=None):
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
         except OSError as exc:
-            raise InvalidSpecError(
+            raise ConfigurationError(
                 f"Constraints file {path} cannot be read: {exc.strerror}."
             ) from exc
         loaded.append(parse(text, source=PLATFORM))

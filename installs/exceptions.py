@@ -98,3 +98,10 @@ class NoRollbackTargetError(SkillInstallError):
 
     code = "no_rollback_target"
     status_code = 409
+
+
+class ConfigurationError(SkillInstallError):
+    """The service's own configuration cannot be used (not the client's fault)."""
+
+    code = "configuration_error"
+    status_code = 503

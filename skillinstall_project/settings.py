@@ -5,6 +5,7 @@ that a fresh checkout runs as is; production sets the environment instead.
 """
 
 import os
+import platform
 import secrets
 from pathlib import Path
 
@@ -214,7 +215,12 @@ SKILLINSTALL_NPM_REGISTRY = os.environ.get("SKILLINSTALL_NPM_REGISTRY", "")
 SKILLINSTALL_PYTHON_CONSTRAINTS = os.environ.get("SKILLINSTALL_PYTHON_CONSTRAINTS", "")
 SKILLINSTALL_NPM_CONSTRAINTS = os.environ.get("SKILLINSTALL_NPM_CONSTRAINTS", "")
 # The environments being built: marker evaluation and uv's target.
-SKILLINSTALL_TARGET_PYTHON = os.environ.get("SKILLINSTALL_TARGET_PYTHON", "3.11")
+# The default is the service's own interpreter, which the venv backend builds
+# with; a bare "3.11" would mean 3.11.0 to the resolver and refuse packages
+# that need a later patch release.
+SKILLINSTALL_TARGET_PYTHON = os.environ.get(
+    "SKILLINSTALL_TARGET_PYTHON", platform.python_version()
+)
 SKILLINSTALL_TARGET_PLATFORM = os.environ.get("SKILLINSTALL_TARGET_PLATFORM", "linux")
 # Seconds one uv or npm call may take before the run fails.
 SKILLINSTALL_TOOL_TIMEOUT = int(os.environ.get("SKILLINSTALL_TOOL_TIMEOUT", "900"))

@@ -7,7 +7,7 @@ from installs.conflicts import (
     find_conflicts,
     platform_constraints,
 )
-from installs.exceptions import InvalidSpecError
+from installs.exceptions import ConfigurationError
 from installs.manifests import parse_manifest
 from installs.requirements import npm, python
 
@@ -146,7 +146,7 @@ def test_new_skill_checked_against_an_installed_environment():
 
 
 def test_constraints_file_that_cannot_be_read(tmp_path):
-    with pytest.raises(InvalidSpecError) as excinfo:
+    with pytest.raises(ConfigurationError) as excinfo:
         platform_constraints(python_path=tmp_path / "missing.txt")
 
     assert excinfo.value.message == (

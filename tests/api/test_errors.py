@@ -12,6 +12,7 @@ from installs.exceptions import (
     LockBusyError,
     SkillNotFoundError,
 )
+from installs.models import InstallRun
 from tests.api.helpers import assert_error
 
 
@@ -203,3 +204,23 @@ def test_a_page_past_the_end_is_a_404(operator_client):
     response = operator_client.get("/api/skills/?page=9")
 
     assert_error(response, 404, "not_found", "Invalid page.")
+
+
+def test_an_unreadable_platform_constraints_file_is_a_server_problem(
+    operator_client, make_skill, settings, tmp_path
+):
+    make_skill("acme/a", python=["requests"])
+    settings.SKILLINSTALL_PYTHON_CONSTRAINTS = str(tmp_path / "gone.txt")
+
+    response = operator_client.post(
+        "/api/auto-install/install", {"skill_id": "acme/a"}, format="json"
+    )
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "code": "configuration_error",
+        "message": f"Constraints file {tmp_path / 'gone.txt'} cannot be read: "
+        "No such file or directory.",
+        "details": {},
+    }
+    assert not InstallRun.objects.exists()
