@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 BASE = Path(__file__).resolve().parent.parent
@@ -60,22 +61,26 @@ def main():
         "  Ctrl-C stops web and worker.\n",
         flush=True,
     )
+    # A stop by signal (a service manager, kill) ends web and worker too.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while all(proc.poll() is None for proc in procs):
-            signal.sigtimedwait([signal.SIGCHLD], 1) if hasattr(
-                signal, "sigtimedwait"
-            ) else None
+            time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         for proc in procs:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.terminate()
         for proc in procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
