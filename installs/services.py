@@ -30,7 +30,15 @@ from installs.exceptions import (
     SkillNotFoundError,
 )
 from installs.manifests import SkillManifest, load_manifest, parse_manifest
-from installs.models import Artifact, Batch, Conflict, InstallRun, Skill, Trigger
+from installs.models import (
+    Artifact,
+    Batch,
+    Conflict,
+    Ecosystem,
+    InstallRun,
+    Skill,
+    Trigger,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -552,7 +560,11 @@ def _lock_for(run):
     npm_lock = resolver.NpmLock(text="", versions={})
     if manifest.npm:
         log("resolving npm dependencies with npm")
-        npm_lock = resolver.resolve_npm(_npm_ranges(manifest.npm), log=log)
+        try:
+            npm_lock = resolver.resolve_npm(_npm_ranges(manifest.npm), log=log)
+        except ResolutionError as exc:
+            exc.details.setdefault("ecosystem", Ecosystem.NPM)
+            raise
     versions = {"python": python_lock.versions, "npm": npm_lock.versions}
     return python_lock.text, npm_lock.text, versions
 
@@ -567,20 +579,28 @@ def _npm_ranges(dependencies):
     return {name: npm.intersect(specs) for name, specs in by_name.items()}
 
 
-def _record_resolution_failure(run, exc):
-    from installs.models import Ecosystem
+def _declared_specs(run, ecosystem):
+    if ecosystem == Ecosystem.PYTHON:
+        return list(run.python_requirements or [])
+    declared = run.npm_dependencies or {}
+    if isinstance(declared, dict):
+        return [f"{name}@{spec}" for name, spec in declared.items()]
+    return list(declared)
 
+
+def _record_resolution_failure(run, exc):
     if not isinstance(exc, ResolutionError) or exc.code == "package_not_found":
         _finish(run, Status.FAILED, error=exc.message, error_code=exc.code)
         return
+    ecosystem = exc.details.get("ecosystem", Ecosystem.PYTHON)
     with transaction.atomic():
         conflict = Conflict.objects.create(
-            ecosystem=exc.details.get("ecosystem", Ecosystem.PYTHON),
+            ecosystem=ecosystem,
             package=", ".join(exc.packages) or "(unknown)",
             kind=Conflict.Kind.TRANSITIVE,
             specs=[
                 {"spec": spec, "source": run.skill_id}
-                for spec in (run.python_requirements or [])
+                for spec in _declared_specs(run, ecosystem)
             ],
             message=exc.message,
             explanation=exc.explanation,
