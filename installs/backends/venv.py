@@ -14,6 +14,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -276,29 +277,53 @@ class VenvBackend(BaseBackend):
 
     def _check_python(self, partial, log):
         python = partial / "bin" / "python"
-        self._run(
-            [resolver.uv_binary(), "pip", "check", "--no-config", "--python", python],
-            cwd=partial,
-            env=resolver.uv_environment(),
-            log=log,
-            what="uv pip check",
-        )
-
         modules = top_level_modules(partial)
-        if not modules:
-            return
-        log(f"Importing {len(modules)} top-level modules.")
-        result = resolver.run_tool(
-            [python, "-I", "-c", _IMPORT_CHECK, *sorted(modules)],
-            cwd=partial,
-            env=resolver.uv_environment(),
-            log=log,
-            what="import check",
-        )
-        try:
-            failed = json.loads(result.stdout.strip().splitlines()[-1])
-        except (IndexError, json.JSONDecodeError):
-            raise BuildError(f"The import check did not finish:\n{result.tail()}")
+        groups = _import_groups(partial, modules, os.cpu_count() or 1)
+        if modules:
+            log(
+                f"Importing {len(modules)} top-level modules in {len(groups)} processes."
+            )
+
+        # The dependency check and the imports only read the environment, and
+        # importing (which compiles every module it touches) is most of a
+        # build's time for large packages: run them side by side. Each
+        # process logs into its own list; the run's log is written here.
+        def run(args, what):
+            lines = []
+            result = resolver.run_tool(
+                args,
+                cwd=partial,
+                env=resolver.uv_environment(),
+                log=lines.append,
+                what=what,
+            )
+            return result, lines
+
+        check_args = [resolver.uv_binary(), "pip", "check", "--no-config"]
+        jobs = [(check_args + ["--python", python], "uv pip check")]
+        jobs += [
+            ([python, "-I", "-c", _IMPORT_CHECK, *group], "import check")
+            for group in groups
+        ]
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            outcomes = list(pool.map(lambda job: run(*job), jobs))
+
+        failed = {}
+        for (args, what), (result, lines) in zip(jobs, outcomes):
+            for line in lines:
+                log(line)
+            if what == "uv pip check":
+                for line in result.tail(50).splitlines():
+                    log(f"  {line}")
+                if not result.ok:
+                    raise BuildError(
+                        f"uv pip check failed (exit {result.returncode}):\n{result.tail()}"
+                    )
+                continue
+            try:
+                failed.update(json.loads(result.stdout.strip().splitlines()[-1]))
+            except (IndexError, json.JSONDecodeError):
+                raise BuildError(f"The import check did not finish:\n{result.tail()}")
         if failed:
             causes = "; ".join(
                 f"{module!r} from {modules[module]} ({error})"
@@ -332,6 +357,32 @@ class VenvBackend(BaseBackend):
         except OSError:
             doomed = path
         shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _import_groups(venv, modules, count):
+    """Split ``modules`` into at most ``count`` groups of similar size on disk.
+
+    The largest packages take longest to import; dealing them out largest
+    first, each to the lightest group so far, keeps the processes even.
+    """
+    if not modules:
+        return []
+    site = next(Path(venv).glob("lib/python*/site-packages"))
+    sizes = {}
+    for module in modules:
+        package, single = site / module, site / f"{module}.py"
+        sizes[module] = (
+            tree_size(package)
+            if package.is_dir()
+            else (single.stat().st_size if single.is_file() else 0)
+        )
+    groups = [[] for _ in range(min(count, len(modules)))]
+    loads = [0] * len(groups)
+    for module in sorted(modules, key=lambda m: (-sizes[m], m)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(module)
+        loads[lightest] += sizes[module]
+    return [sorted(group) for group in groups]
 
 
 def top_level_modules(venv):
