@@ -27,6 +27,7 @@ test: venv
 	  DATABASE_URL="$$SKILLINSTALL_TEST_POSTGRES_URL" $(PY) -m pytest $(PYTEST_ARGS) \
 	  tests/test_concurrency.py tests/test_pipeline.py
 
+# Benchmarks; the figures in the README come from these two commands.
 bench: venv
-	bash scripts/services.sh
-	. var/services.env && $(PY) bench/run.py
+	$(PY) bench/conflicts.py
+	$(PY) bench/install.py --trials 3
