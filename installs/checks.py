@@ -42,7 +42,8 @@ def check_backend(app_configs, **kwargs):
         return [
             checks.Error(
                 exc.message,
-                hint="Set SKILLINSTALL_BACKEND=venv, or start the Docker engine.",
+                hint="Set SKILLINSTALL_BACKEND=venv, or start the Docker engine and make "
+                "the base image: scripts/base_image.sh IMAGE-TAG.",
                 id="installs.E003",
             )
         ]
