@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from installs.exceptions import ConflictError, InvalidSpecError
+from installs.requirements import source_label
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ class NpmDependency:
 
 # Skill ids as marketplaces name them; any other source is a free-form label
 # such as "platform constraints".
-_SKILL_ID = re.compile(r"[a-z0-9._-]+(?:/[a-z0-9._-]+)?")
 _SHOWN_LENGTH = 60
 
 # npm's rules for new package names (validate-npm-package-name). Core module
@@ -85,12 +85,6 @@ _TAG = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
 _VERSIONISH = re.compile(r"v?(?:[0-9]|[xX*](?:\.|$))")
 
 
-def _source_label(source):
-    if _SKILL_ID.fullmatch(source):
-        return f"Skill {source!r}"
-    return source[:1].upper() + source[1:]
-
-
 def _shown(entry):
     if not isinstance(entry, str):
         return repr(entry)[:_SHOWN_LENGTH]
@@ -101,7 +95,7 @@ def _shown(entry):
 
 def _invalid(entry, reason, *, source):
     return InvalidSpecError(
-        f"{_source_label(source)}: invalid npm dependency {_shown(entry)}: {reason}.",
+        f"{source_label(source)}: invalid npm dependency {_shown(entry)}: {reason}.",
         details={"source": source, "entry": entry, "reason": reason},
     )
 
@@ -806,7 +800,7 @@ def _check_count(count, source):
     limit = settings.SKILLINSTALL_MAX_DEPENDENCIES
     if count > limit:
         raise InvalidSpecError(
-            f"{_source_label(source)}: too many npm dependencies ({count}); "
+            f"{source_label(source)}: too many npm dependencies ({count}); "
             f"at most {limit} are allowed.",
             details={"source": source, "count": count, "limit": limit},
         )
@@ -827,7 +821,7 @@ def parse_dependencies(value, *, source):
         _check_count(len(value), source)
         return [parse_entry(text, source=source) for text in value]
     raise InvalidSpecError(
-        f"{_source_label(source)}: npm dependencies must be an object of name to "
+        f"{source_label(source)}: npm dependencies must be an object of name to "
         f"range or a list of 'name@range' strings, got {type(value).__name__}.",
         details={"source": source},
     )
@@ -861,7 +855,7 @@ def parse_constraints(text, *, source):
 
     A blank body means no constraints.
     """
-    label = _source_label(source)
+    label = source_label(source)
     if not isinstance(text, str):
         raise InvalidSpecError(
             f"{label}: npm constraints must be text, got {type(text).__name__}.",

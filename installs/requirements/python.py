@@ -21,6 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from installs.exceptions import InvalidSpecError
+from installs.requirements import source_label
 
 __all__ = [
     "PythonRequirement",
@@ -48,7 +49,6 @@ class PythonRequirement:
 
 # Skill ids as marketplaces name them; any other source is a free-form label
 # such as "platform constraints".
-_SKILL_ID = re.compile(r"[a-z0-9._-]+(?:/[a-z0-9._-]+)?")
 
 # Entries are written into requirements files and handed to uv, where a line
 # break starts a new line, " #" a comment and "${VAR}" an expansion. None of
@@ -75,12 +75,6 @@ _COMMENT = re.compile(r"(?:^|\s)#.*$")
 _SHOWN_LENGTH = 60
 
 
-def _source_label(source):
-    if _SKILL_ID.fullmatch(source):
-        return f"Skill {source!r}"
-    return source[:1].upper() + source[1:]
-
-
 def _shown(entry):
     if not isinstance(entry, str):
         text = repr(entry)
@@ -95,7 +89,7 @@ def _shown(entry):
 def _invalid(entry, reason, *, source, line=None):
     where = "" if line is None else f" on line {line}"
     message = (
-        f"{_source_label(source)}: invalid Python requirement "
+        f"{source_label(source)}: invalid Python requirement "
         f"{_shown(entry)}{where}: {reason}."
     )
     details = {"source": source, "entry": entry, "reason": reason}
@@ -287,7 +281,7 @@ def parse_requirements(entries, *, source):
     """Parse the list of requirements declared by ``source``; report the first bad."""
     if not isinstance(entries, list | tuple):
         raise InvalidSpecError(
-            f"{_source_label(source)}: Python requirements must be a list of "
+            f"{source_label(source)}: Python requirements must be a list of "
             f"strings, got {type(entries).__name__}.",
             details={"source": source},
         )
@@ -295,7 +289,7 @@ def parse_requirements(entries, *, source):
     most = settings.SKILLINSTALL_MAX_DEPENDENCIES
     if len(entries) > most:
         raise InvalidSpecError(
-            f"{_source_label(source)}: too many Python requirements "
+            f"{source_label(source)}: too many Python requirements "
             f"({len(entries)}); at most {most} are allowed.",
             details={"source": source, "count": len(entries), "limit": most},
         )
@@ -308,7 +302,7 @@ def parse_constraints(text, *, source):
     """Parse the body of a pip-style constraints file; options are refused."""
     if not isinstance(text, str):
         raise InvalidSpecError(
-            f"{_source_label(source)}: constraints must be text, "
+            f"{source_label(source)}: constraints must be text, "
             f"got {type(text).__name__}.",
             details={"source": source},
         )
@@ -398,7 +392,7 @@ def applies(requirement, environment):
     except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
         reason = str(exc).splitlines()[0].rstrip(".")
         raise InvalidSpecError(
-            f"{_source_label(requirement.source)}: cannot evaluate the marker of "
+            f"{source_label(requirement.source)}: cannot evaluate the marker of "
             f"Python requirement {_shown(requirement.text)} for the target: "
             f"{reason}.",
             details={"source": requirement.source, "entry": requirement.text},

@@ -1,9 +1,9 @@
 import json
 
 import pytest
-from django.core.management import CommandError, call_command
 
 from installs.models import Conflict, Skill
+from tests.support.commands import run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -12,22 +12,6 @@ def write(tmp_path, name, document):
     path = tmp_path / name
     path.write_text(json.dumps(document) if not isinstance(document, str) else document)
     return str(path)
-
-
-def run_command(*args):
-    """Run a command and return (exit code, stdout, stderr)."""
-    from io import StringIO
-
-    out, err = StringIO(), StringIO()
-    try:
-        call_command(*args, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    except CommandError as exc:
-        err.write(str(exc))
-        code = exc.returncode
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_import_creates_then_updates_then_leaves_unchanged(tmp_path):

@@ -2,29 +2,14 @@
 uv builds from a local index."""
 
 import json
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
 
 from installs.models import Artifact, InstallRun, Skill
+from tests.support.commands import run_command
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_command(*args):
-    """Run a command and return (exit code, stdout, stderr)."""
-    out, err = StringIO(), StringIO()
-    try:
-        call_command(*args, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    except CommandError as exc:
-        err.write(str(exc))
-        code = exc.returncode
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture
