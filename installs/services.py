@@ -661,7 +661,7 @@ def _obtain_artifact(
             run.pk,
             f"environment {digest[:12]} is being built by {artifact.lock_owner}; waiting",
         )
-        time.sleep(0.5)
+        time.sleep(0.2)
 
     heartbeat.add(Artifact, artifact.pk)
     append_log(
