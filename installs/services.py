@@ -617,6 +617,7 @@ def _obtain_artifact(
 ):
     """Return (artifact, cache_hit): reuse, wait for, or build the environment."""
     owner = f"run-{run.pk}"
+    waiting_for = None
     while True:
         with transaction.atomic():
             try:
@@ -657,10 +658,12 @@ def _obtain_artifact(
                     created = True
         if created:
             break
-        append_log(
-            run.pk,
-            f"environment {digest[:12]} is being built by {artifact.lock_owner}; waiting",
-        )
+        if waiting_for != artifact.lock_owner:
+            waiting_for = artifact.lock_owner
+            append_log(
+                run.pk,
+                f"environment {digest[:12]} is being built by {waiting_for}; waiting",
+            )
         time.sleep(0.2)
 
     heartbeat.add(Artifact, artifact.pk)
