@@ -47,7 +47,9 @@ def main():
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     password = ensure_admin()
-    call_command("import_skills", str(BASE / "demo" / "skills.json"))
+    # A path relative to the checkout: a skill's source names no server paths.
+    os.chdir(BASE)
+    call_command("import_skills", "demo/skills.json")
 
     manage = [sys.executable, str(BASE / "manage.py")]
     procs = [
