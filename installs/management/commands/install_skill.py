@@ -69,7 +69,8 @@ class Command(BaseCommand):
             for outcome in outcomes:
                 line = f"{outcome['skill']}: {outcome['status']}"
                 if outcome["run"]:
-                    line += f" (run {outcome['run']}{', cache hit' if outcome.get('cache_hit') else ''})"
+                    hit = ", cache hit" if outcome.get("cache_hit") else ""
+                    line += f" (run {outcome['run']}{hit})"
                 if outcome["error"]:
                     line += f"\n  {outcome['error']}"
                 self.stdout.write(line)
