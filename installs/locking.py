@@ -57,7 +57,6 @@ class Heartbeat:
     def __init__(self, owner, claims):
         self.owner = owner
         self.claims = list(claims)
-        self.lost = False
         self._stop = threading.Event()
         self._thread = None
 
@@ -76,7 +75,6 @@ class Heartbeat:
                             model.__name__,
                             pk,
                         )
-                        self.lost = True
         finally:
             close_old_connections()
             connection.close()

@@ -500,6 +500,15 @@ def execute_run(run_id):
                 versions=versions,
             )
             with transaction.atomic():
+                # Another worker may have taken the skill over while this one
+                # was slow: its run decides what the skill gets, not this one.
+                if not Skill.objects.select_for_update().filter(
+                    pk=skill.pk, lock_owner=owner
+                ):
+                    raise LockBusyError(
+                        f"Run {run.pk} lost its claim on skill '{skill.pk}' to another "
+                        "worker before it could activate the environment."
+                    )
                 _activate(skill, run, artifact, cache_hit=cache_hit)
     except ConflictError as exc:
         _finish(run, Status.BLOCKED, error=exc.message, error_code=exc.code)
@@ -871,6 +880,27 @@ def rollback_skill(
         skill.save(update_fields=["lock_owner", "lock_run", "lock_expires_at"])
     if enqueue:
         _enqueue(run)
+    return run
+
+
+def follow_run(run_id, *, timeout=None, poll=0.5):
+    """Wait until a run finishes and return it.
+
+    A run whose worker stopped renewing its claim is taken over on the way
+    (marked stale), so a follower never waits on a dead worker forever.
+    ``timeout`` in seconds returns the run as it is when it runs out.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    run = InstallRun.objects.get(pk=run_id)
+    while run.status in InstallRun.IN_FLIGHT:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        time.sleep(poll)
+        if Skill.objects.filter(
+            pk=run.skill_id, lock_run=run, lock_expires_at__lte=timezone.now()
+        ).exists():
+            recover_stalled_runs()
+        run.refresh_from_db()
     return run
 
 

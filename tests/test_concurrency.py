@@ -6,10 +6,10 @@ PostgreSQL (``make test`` does this), on PostgreSQL's row locks.
 
 import json
 import os
-import time
 
 import pytest
 
+from installs import services
 from installs.models import Artifact, InstallRun, Skill
 from tests.support.workers import manage, process_env
 
@@ -66,17 +66,13 @@ def test_twenty_skills_with_five_distinct_locks_give_five_builds(index):
 
 
 def test_a_real_qcluster_worker_runs_queued_installs(index):
-    from installs import services
 
     Skill.objects.create(id="acme/queued", python_requirements=["pkg1"])
     worker = manage("qcluster", env=process_env(SKILLINSTALL_WORKERS="1"))
     try:
         run = services.request_install(skill_id="acme/queued", trigger="api")
         assert run.status == "queued"
-        deadline = time.monotonic() + 180
-        while run.status in InstallRun.IN_FLIGHT and time.monotonic() < deadline:
-            time.sleep(0.5)
-            run.refresh_from_db()
+        run = services.follow_run(run.pk, timeout=180)
     finally:
         worker.terminate()
         _out, err = worker.communicate(timeout=60)
@@ -111,11 +107,7 @@ def test_a_qcluster_on_the_redis_broker_runs_installs_queued_by_another_process(
 
     worker = manage("qcluster", env=env)
     try:
-        run = InstallRun.objects.get(pk=outcome["run"])
-        deadline = time.monotonic() + 180
-        while run.status in InstallRun.IN_FLIGHT and time.monotonic() < deadline:
-            time.sleep(0.5)
-            run.refresh_from_db()
+        run = services.follow_run(outcome["run"], timeout=180)
     finally:
         worker.terminate()
         _, err = worker.communicate(timeout=60)

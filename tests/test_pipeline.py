@@ -1,5 +1,6 @@
 """The install pipeline end to end, with real uv and npm against local indexes."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -342,3 +343,43 @@ def test_housekeeping_marks_stalled_runs_stale():
     )
     assert services.recover_stalled_runs() == 0
     assert Schedule.objects.get(func="installs.tasks.recover_stalled_runs").minutes == 1
+
+
+def test_following_a_run_whose_worker_died_takes_it_over():
+    make_skill("a", python=["alpha"])
+    orphan = services.request_install(skill_id="a", trigger=Trigger.CLI, enqueue=False)
+    Skill.objects.filter(pk="a").update(lock_expires_at="2000-01-01T00:00:00Z")
+
+    followed = services.follow_run(orphan.pk, timeout=30, poll=0.05)
+
+    assert followed.status == Status.STALE
+    assert Skill.objects.get(pk="a").lock_owner == ""
+
+
+def test_a_run_that_lost_its_claim_does_not_activate(index):
+    import threading
+
+    from django.db import connection
+
+    make_skill("a", python=["alpha==1.0"])
+    run = services.request_install(skill_id="a", trigger=Trigger.CLI, enqueue=False)
+
+    def take_over():
+        # What another worker's takeover writes once the claim has expired.
+        while not InstallRun.objects.filter(pk=run.pk, status=Status.BUILDING).exists():
+            time.sleep(0.01)
+        Skill.objects.filter(pk="a").update(lock_owner="run-999")
+        connection.close()
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    run = services.execute_run(run.pk)
+    thief.join()
+
+    assert run.status == Status.FAILED
+    assert run.error_code == "busy"
+    assert run.error == (
+        f"Run {run.pk} lost its claim on skill 'a' to another worker before it "
+        "could activate the environment."
+    )
+    assert Skill.objects.get(pk="a").active_artifact_id is None

@@ -1,7 +1,6 @@
 """Install skills from the command line: queue runs, or run them inline."""
 
 import json
-import time
 
 from django.core.management.base import BaseCommand
 
@@ -87,7 +86,4 @@ class Command(BaseCommand):
         if run.status == InstallRun.Status.QUEUED:
             run = services.execute_run(run.pk)
         # A run taken by another process: follow it to its end.
-        while run.status in InstallRun.IN_FLIGHT:
-            time.sleep(0.5)
-            run.refresh_from_db()
-        return run
+        return services.follow_run(run.pk)
