@@ -133,3 +133,11 @@ def test_rollback_command_errors(skills):
         "Run 999 is not a successful run of skill 'acme/a', so the skill cannot be "
         "rolled back to it."
     )
+
+
+@pytest.mark.parametrize("option", ["--keep-last", "--max-bytes"])
+def test_prune_refuses_a_negative_bound(option):
+    code, _, err = run_command("prune_artifacts", option, "-1")
+
+    assert code == 1
+    assert err == (f"Error: argument {option}: '-1' is not a whole number of 0 or more")

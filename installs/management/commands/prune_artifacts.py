@@ -1,8 +1,17 @@
 """Remove environments that no skill uses, least recently used first."""
 
+import argparse
+
 from django.core.management.base import BaseCommand
 
 from installs import services
+
+
+def _count(text):
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return value
 
 
 class Command(BaseCommand):
@@ -11,13 +20,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--keep-last",
-            type=int,
+            type=_count,
             metavar="N",
             help="Keep the N most recently used unused environments.",
         )
         parser.add_argument(
             "--max-bytes",
-            type=int,
+            type=_count,
             metavar="B",
             help="Remove unused environments until all fit in B bytes.",
         )
