@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
@@ -23,7 +23,8 @@ test: venv
 	$(PY) -m ruff check .
 	bash scripts/services.sh
 	. var/services.env && $(PY) -m pytest $(PYTEST_ARGS)
-	. var/services.env && test -n "$$SKILLINSTALL_TEST_POSTGRES_URL" && \
+	. var/services.env && { test -n "$$SKILLINSTALL_TEST_POSTGRES_URL" || \
+	  { echo "make test: PostgreSQL is not available (see scripts/services.sh above)"; exit 1; }; } && \
 	  DATABASE_URL="$$SKILLINSTALL_TEST_POSTGRES_URL" $(PY) -m pytest $(PYTEST_ARGS) \
 	  tests/test_concurrency.py tests/test_pipeline.py
 
